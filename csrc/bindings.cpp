@@ -1,0 +1,251 @@
+// The Python binding: the only file that includes pybind11. It converts arrays,
+// checks their shapes (in the user's terms: batch_first, unbatched), allocates the
+// outputs with the GIL held, then releases the GIL once for the whole C++ call.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <optional>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "kernels.h"
+#include "lstm.h"
+#include "parallel.h"
+
+namespace py = pybind11;
+using lstm_fast::LstmModel;
+using lstm_fast::LstmSpec;
+
+namespace {
+
+using FloatArray = py::array_t<float, py::array::forcecast>;
+using CFloatArray = py::array_t<float, py::array::c_style | py::array::forcecast>;
+
+std::string shape_str(const py::array& a) {
+    std::ostringstream s;
+    s << "(";
+    for (py::ssize_t i = 0; i < a.ndim(); ++i) s << (i ? ", " : "") << a.shape(i);
+    if (a.ndim() == 1) s << ",";
+    s << ")";
+    return s.str();
+}
+
+std::string tuple_str(std::initializer_list<int64_t> dims) {
+    std::ostringstream s;
+    s << "(";
+    int i = 0;
+    for (int64_t d : dims) s << (i++ ? ", " : "") << d;
+    if (dims.size() == 1) s << ",";
+    s << ")";
+    return s.str();
+}
+
+// Float array from any numeric input; rejects non-numeric input with a TypeError.
+py::array as_numeric(const py::handle& obj, const char* name) {
+    py::array arr = py::array::ensure(obj);
+    if (!arr) throw py::type_error(std::string(name) + " must be an array of numbers");
+    const char kind = arr.dtype().kind();
+    if (kind != 'f' && kind != 'i' && kind != 'u')
+        throw py::type_error(std::string(name) + " must hold real numbers, got dtype " +
+                             py::str(arr.dtype()).cast<std::string>());
+    return arr;
+}
+
+// A (T, B) view of x with element strides, copying only when the feature axis is
+// not contiguous or the strides are not whole floats.
+struct SeqInput {
+    FloatArray arr;
+    lstm_fast::SeqView view;
+};
+
+SeqInput make_input(const py::handle& obj, bool batch_first, int64_t input_size, bool* unbatched) {
+    FloatArray arr = FloatArray::ensure(as_numeric(obj, "input"));
+    const auto nd = arr.ndim();
+    if (nd != 2 && nd != 3) {
+        throw py::value_error("input must be 3-D " + std::string(batch_first ? "(B, T, " : "(T, B, ") +
+                              std::to_string(input_size) + ") or 2-D (T, " + std::to_string(input_size) +
+                              ") for unbatched input; got shape " + shape_str(arr));
+    }
+    if (arr.shape(nd - 1) != input_size)
+        throw py::value_error("input.shape[-1] must be input_size=" + std::to_string(input_size) + "; got shape " +
+                              shape_str(arr));
+    const bool ok_strides = arr.strides(nd - 1) == py::ssize_t(sizeof(float)) &&
+                            arr.strides(0) % py::ssize_t(sizeof(float)) == 0 &&
+                            (nd == 2 || arr.strides(1) % py::ssize_t(sizeof(float)) == 0);
+    if (!ok_strides) arr = CFloatArray::ensure(arr);
+    *unbatched = nd == 2;
+    lstm_fast::SeqView v;
+    v.data = arr.data();
+    const int64_t s0 = arr.strides(0) / int64_t(sizeof(float));
+    if (nd == 2) {
+        v.t_stride = s0;
+        v.b_stride = 0;
+    } else {
+        const int64_t s1 = arr.strides(1) / int64_t(sizeof(float));
+        v.t_stride = batch_first ? s1 : s0;
+        v.b_stride = batch_first ? s0 : s1;
+    }
+    return {arr, v};
+}
+
+CFloatArray make_state(const py::handle& obj, const char* name, int64_t layers, int64_t batch, int64_t size,
+                       bool unbatched) {
+    CFloatArray arr = CFloatArray::ensure(as_numeric(obj, name));
+    const bool ok = unbatched ? (arr.ndim() == 2 && arr.shape(0) == layers && arr.shape(1) == size)
+                              : (arr.ndim() == 3 && arr.shape(0) == layers && arr.shape(1) == batch &&
+                                 arr.shape(2) == size);
+    if (!ok)
+        throw py::value_error(std::string(name) + " must have shape " +
+                              (unbatched ? tuple_str({layers, size}) : tuple_str({layers, batch, size})) +
+                              " (num_layers*num_directions, " + (unbatched ? "" : "batch, ") +
+                              (std::string(name) == "h_0" ? "proj_size or hidden_size" : "hidden_size") +
+                              "); got " + shape_str(arr));
+    return arr;
+}
+
+py::array_t<int64_t> make_lengths(const py::handle& obj, int64_t batch) {
+    py::array arr = py::array::ensure(obj);
+    if (!arr) throw py::type_error("lengths must be a sequence of integers");
+    const char kind = arr.dtype().kind();
+    if (kind != 'i' && kind != 'u')
+        throw py::type_error("lengths must be integers, got dtype " + py::str(arr.dtype()).cast<std::string>());
+    if (arr.ndim() > 1 || (arr.ndim() == 1 ? arr.shape(0) : 1) != batch)
+        throw py::value_error("lengths must have one entry per batch element (" + std::to_string(batch) +
+                              "); got shape " + shape_str(arr));
+    return py::array_t<int64_t, py::array::c_style | py::array::forcecast>::ensure(arr);
+}
+
+py::tuple forward(const LstmModel& model, const py::handle& input, const py::handle& h0, const py::handle& c0,
+                  const py::handle& lengths, bool batch_first) {
+    const LstmSpec& s = model.spec();
+    bool unbatched = false;
+    SeqInput x = make_input(input, batch_first, s.input_size, &unbatched);
+    const bool bf = batch_first && !unbatched;
+    const int64_t T = x.arr.shape(unbatched ? 0 : (bf ? 1 : 0));
+    const int64_t B = unbatched ? 1 : x.arr.shape(bf ? 0 : 1);
+    const int64_t LD = s.num_layers * s.directions(), R = s.real_hidden(), H = s.hidden_size, DR = s.directions() * R;
+    if (h0.is_none() != c0.is_none()) throw py::value_error("hx must be None or a pair (h_0, c_0)");
+    std::optional<CFloatArray> h, c;
+    if (!h0.is_none()) {
+        h = make_state(h0, "h_0", LD, B, R, unbatched);
+        c = make_state(c0, "c_0", LD, B, H, unbatched);
+    }
+    std::optional<py::array_t<int64_t>> lens;
+    if (!lengths.is_none()) lens = make_lengths(lengths, B);
+
+    // Outputs, allocated with the GIL held; sizes are bounded by the input's own size.
+    std::vector<py::ssize_t> yshape = unbatched ? std::vector<py::ssize_t>{T, DR}
+                                                : (bf ? std::vector<py::ssize_t>{B, T, DR}
+                                                      : std::vector<py::ssize_t>{T, B, DR});
+    std::vector<py::ssize_t> hshape = unbatched ? std::vector<py::ssize_t>{LD, R} : std::vector<py::ssize_t>{LD, B, R};
+    std::vector<py::ssize_t> cshape = unbatched ? std::vector<py::ssize_t>{LD, H} : std::vector<py::ssize_t>{LD, B, H};
+    if (int64_t(T) * B > (int64_t(1) << 40) / std::max<int64_t>(DR, 1))
+        throw py::value_error("output would be absurdly large");
+    py::array_t<float> y(yshape), hn(hshape), cn(cshape);
+
+    lstm_fast::ForwardArgs a;
+    a.x = x.view;
+    a.steps = T;
+    a.batch = B;
+    a.lengths = lens ? lens->data() : nullptr;
+    a.h0 = h ? h->data() : nullptr;
+    a.c0 = c ? c->data() : nullptr;
+    a.y.data = y.mutable_data();
+    a.y.t_stride = bf ? DR : B * DR;
+    a.y.b_stride = bf ? T * DR : DR;
+    a.h_n = hn.mutable_data();
+    a.c_n = cn.mutable_data();
+    {
+        py::gil_scoped_release release;
+        model.forward(a);
+    }
+    return py::make_tuple(y, py::make_tuple(hn, cn));
+}
+
+std::shared_ptr<LstmModel> make_model(int64_t input_size, int64_t hidden_size, int64_t num_layers, bool bias,
+                                      bool bidirectional, int64_t proj_size, const std::vector<py::handle>& weights) {
+    LstmSpec s;
+    s.input_size = input_size;
+    s.hidden_size = hidden_size;
+    s.num_layers = num_layers;
+    s.bias = bias;
+    s.bidirectional = bidirectional;
+    s.proj_size = proj_size;
+    lstm_fast::check_spec(s);
+    const int64_t per = s.tensors_per_direction(), D = s.directions(), H = s.hidden_size, R = s.real_hidden();
+    if (int64_t(weights.size()) != s.num_layers * D * per)
+        throw py::value_error("expected " + std::to_string(s.num_layers * D * per) + " weight tensors, got " +
+                              std::to_string(weights.size()));
+    std::vector<CFloatArray> arrays;
+    std::vector<const float*> ptrs;
+    for (int64_t l = 0; l < s.num_layers; ++l)
+        for (int64_t d = 0; d < D; ++d) {
+            std::vector<std::pair<std::string, std::vector<int64_t>>> expect = {
+                {"weight_ih", {4 * H, s.layer_input(l)}}, {"weight_hh", {4 * H, R}}};
+            if (s.bias) {
+                expect.push_back({"bias_ih", {4 * H}});
+                expect.push_back({"bias_hh", {4 * H}});
+            }
+            if (s.proj_size > 0) expect.push_back({"weight_hr", {s.proj_size, H}});
+            for (size_t i = 0; i < expect.size(); ++i) {
+                const std::string name = expect[i].first + "_l" + std::to_string(l) + (d ? "_reverse" : "");
+                CFloatArray arr = CFloatArray::ensure(as_numeric(weights[size_t((l * D + d) * per) + i], name.c_str()));
+                const auto& shape = expect[i].second;
+                bool ok = arr.ndim() == py::ssize_t(shape.size());
+                for (size_t k = 0; ok && k < shape.size(); ++k) ok = arr.shape(k) == shape[k];
+                if (!ok) {
+                    std::ostringstream want;
+                    want << "(";
+                    for (size_t k = 0; k < shape.size(); ++k) want << (k ? ", " : "") << shape[k];
+                    want << (shape.size() == 1 ? ",)" : ")");
+                    throw py::value_error(name + " must have shape " + want.str() + "; got " + shape_str(arr));
+                }
+                ptrs.push_back(arr.data());
+                arrays.push_back(std::move(arr));
+            }
+        }
+    py::gil_scoped_release release;
+    return std::make_shared<LstmModel>(s, ptrs);
+}
+
+
+py::array_t<float> activation(CFloatArray x, bool tanh) {
+    py::array_t<float> y(std::vector<py::ssize_t>(x.shape(), x.shape() + x.ndim()));
+    const auto& k = lstm_fast::kernels();
+    (tanh ? k.tanh : k.sigmoid)(x.data(), y.mutable_data(), int64_t(x.size()));
+    return y;
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_core, m) {
+    m.doc() = "lstm_fast C++ core (use the lstm_fast package, not this module)";
+    // Choose the kernels now: a bad LSTM_FAST_ISA fails the import with its message.
+    lstm_fast::kernels();
+
+    py::class_<LstmModel, std::shared_ptr<LstmModel>>(m, "LstmModel")
+        .def(py::init(&make_model), py::arg("input_size"), py::arg("hidden_size"), py::arg("num_layers"),
+             py::arg("bias"), py::arg("bidirectional"), py::arg("proj_size"), py::arg("weights"))
+        .def("forward", &forward, py::arg("input"), py::arg("h0") = py::none(), py::arg("c0") = py::none(),
+             py::arg("lengths") = py::none(), py::arg("batch_first") = false)
+        .def_property_readonly("block_width", &LstmModel::block_width);
+
+    m.def("cpu_info", [] {
+        const auto& info = lstm_fast::cpu_info();
+        py::dict d;
+        d["isa"] = info.isa;
+        d["reason"] = info.reason;
+        d["compiled"] = info.compiled;
+        d["supported"] = info.supported;
+        return d;
+    });
+    m.def("set_num_threads", &lstm_fast::set_num_threads, py::arg("n"));
+    m.def("get_num_threads", &lstm_fast::get_num_threads);
+
+    py::module_ k = m.def_submodule("_kernels", "private: the vectorized kernels, for their tests");
+    k.def("sigmoid", [](CFloatArray x) { return activation(x, false); });
+    k.def("tanh", [](CFloatArray x) { return activation(x, true); });
+}

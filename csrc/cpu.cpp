@@ -1,0 +1,143 @@
+// Choosing the kernel table: once per process, from cpuid + xgetbv (the CPU must
+// have the instructions and the OS must save the wider registers), unless
+// LSTM_FAST_ISA forces a path.
+#include <cstdlib>
+#include <stdexcept>
+#include <string>
+
+#include "kernels.h"
+
+#if defined(LSTM_FAST_HAVE_X86_KERNELS)
+#if defined(_MSC_VER)
+#include <intrin.h>
+#else
+#include <cpuid.h>
+#endif
+#endif
+
+namespace lstm_fast {
+namespace {
+
+struct Features {
+    bool avx2_fma = false;
+    bool avx512 = false;
+};
+
+#if defined(LSTM_FAST_HAVE_X86_KERNELS)
+void cpuid(unsigned leaf, unsigned sub, unsigned regs[4]) {
+#if defined(_MSC_VER)
+    int r[4];
+    __cpuidex(r, int(leaf), int(sub));
+    for (int i = 0; i < 4; ++i) regs[i] = unsigned(r[i]);
+#else
+    __cpuid_count(leaf, sub, regs[0], regs[1], regs[2], regs[3]);
+#endif
+}
+
+unsigned long long xgetbv0() {
+#if defined(_MSC_VER)
+    return _xgetbv(0);
+#else
+    unsigned eax, edx;
+    __asm__ volatile("xgetbv" : "=a"(eax), "=d"(edx) : "c"(0));
+    return (static_cast<unsigned long long>(edx) << 32) | eax;
+#endif
+}
+
+Features detect() {
+    Features f;
+    unsigned r[4];
+    cpuid(0, 0, r);
+    const unsigned max_leaf = r[0];
+    if (max_leaf < 7) return f;
+    cpuid(1, 0, r);
+    const bool osxsave = (r[2] >> 27) & 1, avx = (r[2] >> 28) & 1, fma = (r[2] >> 12) & 1;
+    if (!osxsave || !avx) return f;
+    const unsigned long long xcr0 = xgetbv0();
+    const bool os_ymm = (xcr0 & 0x6) == 0x6;     // XMM and YMM state
+    const bool os_zmm = (xcr0 & 0xe6) == 0xe6;   // plus opmask, ZMM_Hi256, Hi16_ZMM
+    cpuid(7, 0, r);
+    const bool avx2 = (r[1] >> 5) & 1, avx512f = (r[1] >> 16) & 1;
+    f.avx2_fma = os_ymm && avx2 && fma;
+    f.avx512 = f.avx2_fma && os_zmm && avx512f;
+    return f;
+}
+#else
+Features detect() { return {}; }
+#endif
+
+struct Choice {
+    Kernels kernels;
+    CpuInfo info;
+};
+
+Choice choose() {
+    const Features f = detect();
+    Choice c;
+    c.info.compiled = {"generic"};
+    c.info.supported = {"generic"};
+#if defined(LSTM_FAST_HAVE_X86_KERNELS)
+    c.info.compiled = {"avx512", "avx2", "generic"};
+    c.info.supported.clear();
+    if (f.avx512) c.info.supported.push_back("avx512");
+    if (f.avx2_fma) c.info.supported.push_back("avx2");
+    c.info.supported.push_back("generic");
+#endif
+    auto supported = [&](const std::string& isa) {
+        for (const auto& s : c.info.supported)
+            if (s == isa) return true;
+        return false;
+    };
+    auto make = [&](const std::string& isa) {
+#if defined(LSTM_FAST_HAVE_X86_KERNELS)
+        if (isa == "avx512") return make_kernels_avx512();
+        if (isa == "avx2") return make_kernels_avx2();
+#endif
+        return make_kernels_generic();
+    };
+
+    const char* env = std::getenv("LSTM_FAST_ISA");
+    std::string forced = env ? env : "";
+    if (forced == "baseline") forced = "generic";
+    if (!forced.empty()) {
+        bool known = false;
+        for (const auto& s : c.info.compiled) known = known || s == forced;
+        if (!known) {
+            std::string list;
+            for (const auto& s : c.info.compiled) list += (list.empty() ? "" : ", ") + s;
+            throw std::runtime_error("LSTM_FAST_ISA=" + forced + " is not a compiled path; this build has: " + list +
+                                     " (or 'baseline' for generic)");
+        }
+        if (!supported(forced))
+            throw std::runtime_error("LSTM_FAST_ISA=" + forced + " was requested but this CPU (or its OS) cannot run it");
+        c.kernels = make(forced);
+        c.info.isa = forced;
+        c.info.reason = "forced by LSTM_FAST_ISA=" + std::string(env);
+        return c;
+    }
+    c.info.isa = c.info.supported.front();
+    c.kernels = make(c.info.isa);
+#if defined(LSTM_FAST_HAVE_X86_KERNELS)
+    if (c.info.isa == "avx512")
+        c.info.reason = "CPU has AVX-512F and the OS saves ZMM state";
+    else if (c.info.isa == "avx2")
+        c.info.reason = f.avx2_fma ? "CPU has AVX2+FMA but not usable AVX-512F" : "";
+    else
+        c.info.reason = "CPU lacks AVX2+FMA (or the OS does not save YMM state)";
+#else
+    c.info.reason = "portable build (no x86-64 SIMD kernels on this architecture)";
+#endif
+    return c;
+}
+
+const Choice& choice() {
+    static const Choice c = choose();  // thread-safe, once
+    return c;
+}
+
+}  // namespace
+
+const Kernels& kernels() { return choice().kernels; }
+const CpuInfo& cpu_info() { return choice().info; }
+
+}  // namespace lstm_fast

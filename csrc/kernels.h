@@ -1,0 +1,56 @@
+// The hot kernels, one table per instruction set, chosen once at start-up.
+// Every pointer below is filled by one kernels_<isa>.cpp, which instantiates
+// kernels_impl.h under that ISA's compile flags. Kernels assume valid input:
+// lstm.cpp validates everything before calling them. Layouts: see lstm.h.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace lstm_fast {
+
+struct Kernels {
+    const char* isa;  // "avx512", "avx2" or "generic"
+    int64_t width;    // hidden units per packed block (the SIMD width in floats)
+
+    // g_rows[r][b·4W ...] = bias[b·4W ...] + Σ_k x_rows[r][k] · w[(b·K + k)·4W ...]
+    // for rows r < nrows and blocks b in [b0, b1).
+    void (*input_projection)(const float* const* x_rows, int64_t nrows, int64_t K, const float* w,
+                             const float* bias, float* const* g_rows, int64_t b0, int64_t b1);
+
+    // One recurrent step for blocks [b0, b1): z = g_rows[r] + W_hh·h_rows[r] (K = R inputs),
+    // then c_rows[r] ← f⊙c + i⊙g and out_rows[r] ← o⊙tanh(c), W units per block.
+    void (*lstm_step)(const float* const* g_rows, const float* const* h_rows, float* const* c_rows,
+                      float* const* out_rows, int64_t nrows, int64_t K, const float* w_hh, int64_t b0,
+                      int64_t b1);
+
+    // h_rows[r][b·W ...] = Σ_k m_rows[r][k] · w_hr[(b·K + k)·W ...], blocks [b0, b1).
+    void (*projection)(const float* const* m_rows, float* const* h_rows, int64_t nrows, int64_t K,
+                       const float* w_hr, int64_t b0, int64_t b1);
+
+    // Vectorized activations, exposed for their accuracy tests.
+    void (*sigmoid)(const float* x, float* y, int64_t n);
+    void (*tanh)(const float* x, float* y, int64_t n);
+};
+
+Kernels make_kernels_generic();
+#if defined(LSTM_FAST_HAVE_X86_KERNELS)
+Kernels make_kernels_avx2();
+Kernels make_kernels_avx512();
+#endif
+
+struct CpuInfo {
+    std::string isa;                     // the path in use
+    std::string reason;                  // why it was chosen
+    std::vector<std::string> compiled;   // ISAs this build carries
+    std::vector<std::string> supported;  // ISAs this CPU (and OS) can run
+};
+
+// The kernel table for this process: chosen on first use from the CPU's features,
+// or forced by LSTM_FAST_ISA=generic|baseline|avx2|avx512 (throws std::runtime_error
+// if the CPU cannot run the forced ISA or the name is unknown).
+const Kernels& kernels();
+const CpuInfo& cpu_info();
+
+}  // namespace lstm_fast

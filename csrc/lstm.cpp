@@ -1,0 +1,373 @@
+// The LSTM driver: validation, weight packing, layers, directions, lengths, projection,
+// time chunking and threading. The arithmetic is in the kernels (kernels_impl.h).
+#include "lstm.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <new>
+#include <numeric>
+#include <stdexcept>
+#include <string>
+
+#include "kernels.h"
+#include "parallel.h"
+
+namespace lstm_fast {
+
+// ----------------------------------------------------------------------------------
+// Buffers and size arithmetic.
+
+void AlignedFloats::Free::operator()(float* p) const { ::operator delete[](p, std::align_val_t(64)); }
+
+AlignedFloats::AlignedFloats(size_t n) : count(n) {
+    if (n == 0) return;
+    ptr.reset(static_cast<float*>(::operator new[](n * sizeof(float), std::align_val_t(64))));
+    std::memset(ptr.get(), 0, n * sizeof(float));
+}
+
+namespace {
+
+// a·b, or throws std::length_error naming `what` if it would overflow int64.
+int64_t mul_checked(int64_t a, int64_t b, const char* what) {
+    if (a != 0 && b > std::numeric_limits<int64_t>::max() / a)
+        throw std::length_error(std::string(what) + " is too large (size overflow)");
+    return a * b;
+}
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+std::string str(int64_t v) { return std::to_string(v); }
+
+}  // namespace
+
+int64_t parameter_count(const LstmSpec& s) {
+    int64_t total = 0;
+    const int64_t H = s.hidden_size, R = s.real_hidden();
+    for (int64_t l = 0; l < s.num_layers; ++l) {
+        int64_t per = mul_checked(4 * H, s.layer_input(l) + R, "LSTM parameter count");
+        if (s.bias) per += 8 * H;
+        if (s.proj_size > 0) per += mul_checked(s.proj_size, H, "LSTM parameter count");
+        total += mul_checked(per, s.directions(), "LSTM parameter count");
+        if (total > max_parameters()) break;
+    }
+    return total;
+}
+
+void check_spec(const LstmSpec& s) {
+    auto positive = [](int64_t v, const char* name) {
+        if (v <= 0) throw std::invalid_argument(std::string(name) + " must be positive, got " + str(v));
+    };
+    positive(s.input_size, "input_size");
+    positive(s.hidden_size, "hidden_size");
+    positive(s.num_layers, "num_layers");
+    if (s.proj_size < 0) throw std::invalid_argument("proj_size must be >= 0, got " + str(s.proj_size));
+    if (s.proj_size >= s.hidden_size)
+        throw std::invalid_argument("proj_size has to be smaller than hidden_size (" + str(s.proj_size) +
+                                    " >= " + str(s.hidden_size) + ")");
+    const int64_t limit = int64_t(1) << 24;
+    if (s.input_size > limit || s.hidden_size > limit || s.num_layers > 4096)
+        throw std::invalid_argument("LSTM sizes are absurd: input_size=" + str(s.input_size) + ", hidden_size=" +
+                                    str(s.hidden_size) + ", num_layers=" + str(s.num_layers));
+    const int64_t n = parameter_count(s);
+    if (n > max_parameters())
+        throw std::invalid_argument("LSTM would have more than " + str(max_parameters()) +
+                                    " parameters (input_size=" + str(s.input_size) + ", hidden_size=" +
+                                    str(s.hidden_size) + ", num_layers=" + str(s.num_layers) + ")");
+}
+
+// ----------------------------------------------------------------------------------
+// Packing (once, at load).
+
+namespace {
+
+bool all_finite(const float* p, int64_t n) {
+    for (int64_t i = 0; i < n; ++i)
+        if (!std::isfinite(p[i])) return false;
+    return true;
+}
+
+// Gate matrix (4H, K) row-major → blocks (nb, K, 4W), see lstm.h.
+AlignedFloats pack_gates(const float* w, int64_t H, int64_t K, int64_t W, int64_t nb) {
+    AlignedFloats out(size_t(nb * K * 4 * W));
+    float* p = out.data();
+    for (int64_t q = 0; q < 4; ++q)
+        for (int64_t u = 0; u < H; ++u) {
+            const int64_t b = u / W, j = u % W;
+            const float* row = w + (q * H + u) * K;
+            for (int64_t k = 0; k < K; ++k) p[((b * K + k) * 4 + q) * W + j] = row[k];
+        }
+    return out;
+}
+
+}  // namespace
+
+LstmModel::LstmModel(const LstmSpec& spec, const std::vector<const float*>& tensors)
+    : spec_(spec), width_(kernels().width) {
+    check_spec(spec);
+    const int64_t H = spec.hidden_size, R = spec.real_hidden(), P = spec.proj_size, W = width_;
+    const int64_t D = spec.directions(), per = spec.tensors_per_direction();
+    if (int64_t(tensors.size()) != spec.num_layers * D * per)
+        throw std::invalid_argument("expected " + str(spec.num_layers * D * per) + " weight tensors, got " +
+                                    str(int64_t(tensors.size())));
+    blocks_ = ceil_div(H, W);
+    proj_blocks_ = P > 0 ? ceil_div(P, W) : 0;
+    dirs_.resize(size_t(spec.num_layers * D));
+    for (int64_t l = 0; l < spec.num_layers; ++l)
+        for (int64_t d = 0; d < D; ++d) {
+            const float* const* t = tensors.data() + (l * D + d) * per;
+            const int64_t K = spec.layer_input(l);
+            const std::string sfx = "_l" + str(l) + (d ? "_reverse" : "");
+            auto check = [&](const float* p, int64_t n, const char* name) {
+                if (p == nullptr) throw std::invalid_argument(std::string(name) + sfx + " is missing");
+                if (!all_finite(p, n))
+                    throw std::invalid_argument(std::string(name) + sfx + " contains NaN or infinite values");
+            };
+            check(t[0], 4 * H * K, "weight_ih");
+            check(t[1], 4 * H * R, "weight_hh");
+            Direction& dir = dirs_[size_t(l * D + d)];
+            dir.w_ih = pack_gates(t[0], H, K, W, blocks_);
+            dir.w_hh = pack_gates(t[1], H, R, W, blocks_);
+            dir.bias = AlignedFloats(size_t(blocks_ * 4 * W));
+            int64_t next = 2;
+            if (spec.bias) {
+                check(t[2], 4 * H, "bias_ih");
+                check(t[3], 4 * H, "bias_hh");
+                for (int64_t q = 0; q < 4; ++q)
+                    for (int64_t u = 0; u < H; ++u)
+                        dir.bias.data()[((u / W) * 4 + q) * W + u % W] = t[2][q * H + u] + t[3][q * H + u];
+                next = 4;
+            }
+            if (P > 0) {
+                const float* w = t[next];
+                check(w, P * H, "weight_hr");
+                dir.w_hr = AlignedFloats(size_t(proj_blocks_ * H * W));
+                for (int64_t u = 0; u < P; ++u)
+                    for (int64_t k = 0; k < H; ++k) dir.w_hr.data()[((u / W) * H + k) * W + u % W] = w[u * H + k];
+            }
+        }
+}
+
+// ----------------------------------------------------------------------------------
+// Forward.
+
+namespace {
+
+// Thresholds for spending threads, in multiply-adds. A barrier costs ~0.2–1 µs,
+// so a step must carry a few µs of work per thread before splitting pays.
+constexpr int64_t kSplitStepWork = 1 << 16;        // per-step 4H·R·B to split a direction
+constexpr int64_t kSplitDirectionWork = 1 << 18;   // per-direction total to run directions in parallel
+constexpr int64_t kChunkFloats = 1 << 18;          // input-projection chunk: ~1 MiB of gates
+
+// Per-call scratch, reused by the calling thread across calls (no allocation in the
+// steady state, and no sharing between concurrent calls).
+struct Workspace {
+    AlignedFloats floats;
+    std::vector<float*> ptrs;
+
+    float* reserve_floats(int64_t n) {
+        if (int64_t(floats.size()) < n) floats = AlignedFloats(size_t(n));
+        return floats.data();
+    }
+    float** reserve_ptrs(int64_t n) {
+        if (int64_t(ptrs.size()) < n) ptrs.resize(size_t(n));
+        return ptrs.data();
+    }
+};
+thread_local Workspace t_workspace;
+
+struct Range {
+    int64_t begin, end;
+};
+Range split(int64_t n, int tid, int parts) {
+    return {n * tid / parts, n * (tid + 1) / parts};
+}
+
+// Per-direction scratch inside the workspace.
+struct DirScratch {
+    float* g;      // (chunk·B, nb·4W) gate pre-activations for one chunk of steps
+    float* h[2];   // (B, Hq) h double buffer: step s reads h[s&1], writes h[(s+1)&1]
+    float* c;      // (B, Hp)
+    float* m;      // (B, Hp) o⊙tanh(c) before projection, or nullptr
+    float** ptrs;  // per-thread pointer slices
+};
+
+}  // namespace
+
+void LstmModel::forward(const ForwardArgs& a) const {
+    const Kernels& K = kernels();
+    const LstmSpec& s = spec_;
+    const int64_t T = a.steps, B = a.batch, H = s.hidden_size, R = s.real_hidden(), P = s.proj_size;
+    const int64_t D = s.directions(), L = s.num_layers, W = width_, nb = blocks_;
+    if (T < 0 || B < 0) throw std::invalid_argument("negative sequence length or batch size");
+
+    // --- validation: lengths, then finite values where they are read.
+    int64_t max_len = T;
+    if (a.lengths) {
+        max_len = 0;
+        for (int64_t b = 0; b < B; ++b) {
+            const int64_t n = a.lengths[b];
+            if (n < 0 || n > T)
+                throw std::invalid_argument("lengths[" + str(b) + "] = " + str(n) + " is out of range [0, " + str(T) +
+                                            "] (T, the input's sequence length)");
+            max_len = std::max(max_len, n);
+        }
+    }
+    auto len = [&](int64_t b) { return a.lengths ? a.lengths[b] : T; };
+    for (int64_t b = 0; b < B; ++b)
+        for (int64_t t = 0; t < len(b); ++t)
+            if (!all_finite(a.x.data + t * a.x.t_stride + b * a.x.b_stride, s.input_size))
+                throw std::invalid_argument("input contains NaN or infinite values (at time step " + str(t) +
+                                            ", batch element " + str(b) + ")");
+    if (a.h0 && !all_finite(a.h0, L * D * B * R)) throw std::invalid_argument("h_0 contains NaN or infinite values");
+    if (a.c0 && !all_finite(a.c0, L * D * B * H)) throw std::invalid_argument("c_0 contains NaN or infinite values");
+
+    // --- sizes and workspace.
+    const int64_t Hp = nb * W, Hq = std::max(Hp, proj_blocks_ * W);
+    const int64_t gate_row = 4 * Hp;
+    const int64_t chunk = std::max<int64_t>(1, std::min<int64_t>(std::max<int64_t>(max_len, 1),
+                                                                  kChunkFloats / std::max<int64_t>(1, B * gate_row)));
+    const int64_t threads = get_num_threads();
+    const int64_t step_work = 4 * H * R * B;
+    const bool parallel_dirs = D == 2 && threads >= 2 && step_work * max_len >= kSplitDirectionWork;
+    const int dir_threads = int(std::max<int64_t>(
+        1, std::min<int64_t>({parallel_dirs ? 1 : threads, nb, std::max<int64_t>(1, step_work / kSplitStepWork)})));
+    const int64_t slots = parallel_dirs ? 2 : 1;
+    const int64_t per_slot = mul_checked(mul_checked(chunk, B, "workspace"), gate_row, "workspace") +
+                             mul_checked(B, 2 * Hq + Hp + (P > 0 ? Hp : 0), "workspace");
+    const int64_t layer_buf = L > 1 ? mul_checked(mul_checked(T, B, "workspace"), D * R, "workspace") : 0;
+    const int64_t total = mul_checked(slots, per_slot, "workspace") + 2 * layer_buf;
+    if (total > max_workspace_bytes() / int64_t(sizeof(float)))
+        throw std::length_error("this call would need " + str(total * int64_t(sizeof(float)) >> 20) +
+                                " MiB of workspace, more than the " + str(max_workspace_bytes() >> 20) +
+                                " MiB limit; split the batch or the sequence");
+    const int64_t ptrs_per_thread = 2 * chunk * B + 4 * B;
+    const int64_t thread_slots = parallel_dirs ? 2 : dir_threads;
+    Workspace& ws = t_workspace;
+    float* f = ws.reserve_floats(total);
+    float** pp = ws.reserve_ptrs(thread_slots * ptrs_per_thread);
+    DirScratch scratch[2];
+    for (int64_t i = 0; i < slots; ++i) {
+        DirScratch& d = scratch[i];
+        d.g = f + i * per_slot;
+        d.h[0] = d.g + chunk * B * gate_row;
+        d.h[1] = d.h[0] + B * Hq;
+        d.c = d.h[1] + B * Hq;
+        d.m = P > 0 ? d.c + B * Hp : nullptr;
+        d.ptrs = pp + i * ptrs_per_thread;
+    }
+    float* layer_out[2] = {f + slots * per_slot, f + slots * per_slot + layer_buf};
+
+    // --- one direction of one layer, run by `nthreads` threads that share `bar`.
+    auto run_direction = [&](int64_t layer, int64_t d, const DirScratch& sc, int tid, int nthreads, SpinBarrier* bar) {
+        const Direction& w = dirs_[size_t(layer * D + d)];
+        const int64_t Kin = s.layer_input(layer);
+        const int64_t idx = layer * D + d;
+        const bool last = layer == L - 1;
+        const float* in = layer == 0 ? nullptr : layer_out[(layer - 1) & 1];
+        float* out = last ? nullptr : layer_out[layer & 1];
+        auto in_row = [&](int64_t t, int64_t b) -> const float* {
+            return in ? in + (t * B + b) * D * R : a.x.data + t * a.x.t_stride + b * a.x.b_stride;
+        };
+        auto out_row = [&](int64_t t, int64_t b) -> float* {
+            return (out ? out + (t * B + b) * D * R : a.y.data + t * a.y.t_stride + b * a.y.b_stride) + d * R;
+        };
+        auto time_of = [&](int64_t step, int64_t b) { return d == 0 ? step : len(b) - 1 - step; };
+        auto sync = [&] {
+            if (nthreads > 1) bar->wait();
+        };
+        float** my = sc.ptrs + (parallel_dirs ? 0 : tid * ptrs_per_thread);
+        const Range blocks = split(nb, tid, nthreads);
+        const Range pblocks = split(proj_blocks_, tid, nthreads);
+        // Columns of h this thread writes to the output: its own blocks.
+        const Range cols = P > 0 ? Range{std::min(pblocks.begin * W, R), std::min(pblocks.end * W, R)}
+                                 : Range{std::min(blocks.begin * W, R), std::min(blocks.end * W, R)};
+
+        if (tid == 0) {
+            for (int64_t b = 0; b < B; ++b) {
+                float* h = sc.h[0] + b * Hq;
+                std::memset(h, 0, size_t(Hq) * sizeof(float));
+                if (a.h0) std::memcpy(h, a.h0 + (idx * B + b) * R, size_t(R) * sizeof(float));
+                float* c = sc.c + b * Hp;
+                std::memset(c, 0, size_t(Hp) * sizeof(float));
+                if (a.c0) std::memcpy(c, a.c0 + (idx * B + b) * H, size_t(H) * sizeof(float));
+            }
+        }
+        for (int64_t s0 = 0; s0 < max_len; s0 += chunk) {
+            const int64_t s1 = std::min(max_len, s0 + chunk);
+            // Input projection for every (step, row) of this chunk that is in a sequence.
+            const float** xr = const_cast<const float**>(my);
+            float** gr = my + chunk * B;
+            int64_t n = 0;
+            for (int64_t st = s0; st < s1; ++st)
+                for (int64_t b = 0; b < B; ++b)
+                    if (st < len(b)) {
+                        xr[n] = in_row(time_of(st, b), b);
+                        gr[n] = sc.g + ((st - s0) * B + b) * gate_row;
+                        ++n;
+                    }
+            K.input_projection(xr, n, Kin, w.w_ih.data(), w.bias.data(), gr, blocks.begin, blocks.end);
+            sync();
+            for (int64_t st = s0; st < s1; ++st) {
+                const float** g = const_cast<const float**>(my + 2 * chunk * B);
+                const float** hp = g + B;
+                float** c = my + 2 * chunk * B + 2 * B;
+                float** o = c + B;
+                float* hcur = sc.h[st & 1];
+                float* hnext = sc.h[(st + 1) & 1];
+                int64_t act = 0;
+                for (int64_t b = 0; b < B; ++b)
+                    if (st < len(b)) {
+                        g[act] = sc.g + ((st - s0) * B + b) * gate_row;
+                        hp[act] = hcur + b * Hq;
+                        c[act] = sc.c + b * Hp;
+                        o[act] = (P > 0 ? sc.m + b * Hp : hnext + b * Hq);
+                        ++act;
+                    }
+                K.lstm_step(g, hp, c, o, act, R, w.w_hh.data(), blocks.begin, blocks.end);
+                if (P > 0) {
+                    sync();  // m complete before the projection reads all of it
+                    float** hn = c;  // reuse: c pointers are not needed after the gates
+                    for (int64_t j = 0, b = 0; b < B; ++b)
+                        if (st < len(b)) hn[j++] = hnext + b * Hq;
+                    K.projection(const_cast<const float**>(o), hn, act, H, w.w_hr.data(), pblocks.begin,
+                                 pblocks.end);
+                }
+                if (cols.end > cols.begin)
+                    for (int64_t b = 0; b < B; ++b)
+                        if (st < len(b))
+                            std::memcpy(out_row(time_of(st, b), b) + cols.begin, hnext + b * Hq + cols.begin,
+                                        size_t(cols.end - cols.begin) * sizeof(float));
+                sync();  // h_{t} complete before anyone starts step t+1
+            }
+        }
+        if (tid == 0) {
+            for (int64_t b = 0; b < B; ++b) {
+                std::memcpy(a.h_n + (idx * B + b) * R, sc.h[len(b) & 1] + b * Hq, size_t(R) * sizeof(float));
+                std::memcpy(a.c_n + (idx * B + b) * H, sc.c + b * Hp, size_t(H) * sizeof(float));
+            }
+        }
+    };
+
+    for (int64_t layer = 0; layer < L; ++layer) {
+        if (parallel_dirs) {
+            parallel_run(2, [&](int tid, int n) {
+                for (int64_t d = tid; d < D; d += n) run_direction(layer, d, scratch[d % slots], 0, 1, nullptr);
+            });
+        } else {
+            for (int64_t d = 0; d < D; ++d) {
+                const int n = std::min<int>(dir_threads, get_num_threads());
+                SpinBarrier bar(n);
+                parallel_run(n, [&](int tid, int nt) { run_direction(layer, d, scratch[0], tid, nt, &bar); });
+            }
+        }
+    }
+    // Outputs past each sequence's end are zero (pad_packed_sequence).
+    for (int64_t b = 0; b < B; ++b)
+        for (int64_t t = len(b); t < T; ++t)
+            std::memset(a.y.data + t * a.y.t_stride + b * a.y.b_stride, 0, size_t(D * R) * sizeof(float));
+}
+
+}  // namespace lstm_fast

@@ -1,0 +1,130 @@
+// lstm_fast C++ core: an LSTM forward pass with torch.nn.LSTM semantics, fp32, CPU.
+//
+// Equations, per layer and direction, gates in PyTorch's order (i, f, g, o):
+//   z   = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh          (4H values: i | f | g | o)
+//   i   = σ(z_i)   f = σ(z_f)   g = tanh(z_g)   o = σ(z_o)
+//   c_t = f ⊙ c_{t-1} + i ⊙ g
+//   h_t = o ⊙ tanh(c_t)               (with proj_size P > 0: h_t = W_hr (o ⊙ tanh(c_t)), P values)
+// R = P if P > 0 else H is the size of h. Layer l > 0 reads the previous layer's
+// output, D·R values per step (D = 2 if bidirectional: forward then reverse).
+//
+// Torch weight layouts (row-major, as torch stores them):
+//   weight_ih_l{k}[_reverse]  (4H, I_k)   weight_hh_l{k}[_reverse] (4H, R)
+//   bias_ih / bias_hh         (4H)        weight_hr                (P, H)
+//
+// Packed layout (what the kernels read), built once at load:
+//   hidden units are cut into blocks of W = kernels().width units (the SIMD width);
+//   for block b and input index k, the 4·W floats [i(W) f(W) g(W) o(W)] of those units
+//   are contiguous: packed[(b·K + k)·4W + q·W + j] = weight[q·H + b·W + j][k].
+//   One weight load therefore feeds all four gates of W units, and the gate nonlinearity
+//   runs in registers right after the dot products (no 4H pre-activation round trip).
+//   Units past H (padding) have zero weights and bias, so their c and h stay exactly 0.
+//   W_hr is packed the same way with one "gate": packed[(b·H + k)·W + j] = W_hr[b·W + j][k].
+//
+// Sequence lengths follow pack_padded_sequence(enforce_sorted=False) → LSTM →
+// pad_packed_sequence(total_length=T): outputs past a sequence's end are 0, h_n/c_n hold
+// its last valid step, and the reverse direction starts at the sequence's own end.
+// A length of 0 is allowed (torch rejects it): no step runs, h_n = h_0, c_n = c_0.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+namespace lstm_fast {
+
+struct LstmSpec {
+    int64_t input_size = 0;
+    int64_t hidden_size = 0;
+    int64_t num_layers = 1;
+    bool bias = true;
+    bool bidirectional = false;
+    int64_t proj_size = 0;
+
+    int64_t directions() const { return bidirectional ? 2 : 1; }
+    int64_t real_hidden() const { return proj_size > 0 ? proj_size : hidden_size; }
+    int64_t layer_input(int64_t layer) const { return layer == 0 ? input_size : real_hidden() * directions(); }
+    // Number of torch tensors per (layer, direction): w_ih, w_hh, [b_ih, b_hh], [w_hr].
+    int64_t tensors_per_direction() const { return 2 + (bias ? 2 : 0) + (proj_size > 0 ? 1 : 0); }
+};
+
+// Where the sequence lives in memory: element (t, b, k) is at data[t*t_stride + b*b_stride + k].
+struct SeqView {
+    const float* data = nullptr;
+    int64_t t_stride = 0;
+    int64_t b_stride = 0;
+};
+struct SeqOut {
+    float* data = nullptr;
+    int64_t t_stride = 0;
+    int64_t b_stride = 0;
+};
+
+struct ForwardArgs {
+    SeqView x;                        // (T, B, input_size)
+    int64_t steps = 0;                // T
+    int64_t batch = 0;                // B
+    const int64_t* lengths = nullptr; // B entries in [0, T], or nullptr for all T
+    const float* h0 = nullptr;        // (L·D, B, R) contiguous, or nullptr for zeros
+    const float* c0 = nullptr;        // (L·D, B, H) contiguous, or nullptr for zeros
+    SeqOut y;                         // (T, B, D·R)
+    float* h_n = nullptr;             // (L·D, B, R) contiguous
+    float* c_n = nullptr;             // (L·D, B, H) contiguous
+};
+
+// 64-byte aligned float buffer, zero-filled.
+struct AlignedFloats {
+    AlignedFloats() = default;
+    explicit AlignedFloats(size_t n);
+    float* data() { return ptr.get(); }
+    const float* data() const { return ptr.get(); }
+    size_t size() const { return count; }
+
+  private:
+    struct Free {
+        void operator()(float* p) const;
+    };
+    std::unique_ptr<float, Free> ptr;
+    size_t count = 0;
+};
+
+// An LSTM with weights packed for the kernels of the ISA chosen at start-up.
+// Immutable after construction: forward() is const, allocates its scratch per call
+// (reused per thread), and is safe to call from many threads at once.
+class LstmModel {
+  public:
+    // `tensors`: for each layer, for each direction, the torch tensors in the order
+    // w_ih, w_hh, [b_ih, b_hh], [w_hr], each row-major with the shapes above.
+    // Throws std::invalid_argument on a bad spec or non-finite weights.
+    LstmModel(const LstmSpec& spec, const std::vector<const float*>& tensors);
+
+    // Checks lengths, states and inputs (finite values, sizes), then runs.
+    // Throws std::invalid_argument / std::length_error on bad input.
+    void forward(const ForwardArgs& args) const;
+
+    const LstmSpec& spec() const { return spec_; }
+    int64_t block_width() const { return width_; }
+
+  private:
+    struct Direction {
+        AlignedFloats w_ih;  // packed (nb, I_k, 4W)
+        AlignedFloats w_hh;  // packed (nb, R, 4W)
+        AlignedFloats bias;  // packed (nb, 4W): b_ih + b_hh
+        AlignedFloats w_hr;  // packed (nbp, H, W), empty without projection
+    };
+    LstmSpec spec_;
+    int64_t width_;
+    int64_t blocks_;       // ceil(H / W)
+    int64_t proj_blocks_;  // ceil(P / W)
+    std::vector<Direction> dirs_;  // layer-major: index = layer·D + d
+};
+
+// Throws std::invalid_argument unless all sizes are positive, proj_size < hidden_size,
+// and the parameter count stays within max_parameters().
+void check_spec(const LstmSpec& spec);
+int64_t parameter_count(const LstmSpec& spec);
+constexpr int64_t max_parameters() { return int64_t(1) << 31; }  // 8 GiB of fp32
+// Largest workspace one call may use; a call that needs more raises instead of paging.
+constexpr int64_t max_workspace_bytes() { return int64_t(16) << 30; }
+
+}  // namespace lstm_fast

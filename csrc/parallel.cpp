@@ -1,0 +1,170 @@
+#include "parallel.h"
+
+#include <algorithm>
+#include <condition_variable>
+#include <exception>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#if defined(__x86_64__) || defined(_M_X64)
+#include <immintrin.h>
+#define LSTM_FAST_PAUSE() _mm_pause()
+#elif defined(__aarch64__)
+#define LSTM_FAST_PAUSE() __asm__ __volatile__("yield")
+#else
+#define LSTM_FAST_PAUSE() ((void)0)
+#endif
+
+#if !defined(_WIN32)
+#include <pthread.h>
+#endif
+
+namespace lstm_fast {
+namespace {
+
+int default_threads() {
+    unsigned n = std::thread::hardware_concurrency();
+    return n == 0 ? 1 : int(n);
+}
+
+std::atomic<int> g_num_threads{default_threads()};
+
+class Pool {
+  public:
+    explicit Pool(int workers) {
+        for (int i = 0; i < workers; ++i) threads_.emplace_back([this, i] { loop(i + 1); });
+    }
+    // Never destroyed: the process exit ends the sleeping workers (joining them during
+    // interpreter shutdown could deadlock), and a forked child abandons the parent's pool.
+    Pool(const Pool&) = delete;
+
+    int workers() const { return int(threads_.size()); }
+
+    // Caller holds run_mutex.
+    void run(int n, const std::function<void(int, int)>& fn) {
+        job_ = &fn;
+        job_threads_ = n;
+        errors_.assign(n, nullptr);
+        pending_.store(n - 1, std::memory_order_relaxed);
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            generation_.fetch_add(1, std::memory_order_release);
+        }
+        cv_.notify_all();
+        try {
+            fn(0, n);
+        } catch (...) {
+            errors_[0] = std::current_exception();
+        }
+        for (int spins = 0; pending_.load(std::memory_order_acquire) != 0; ++spins) {
+            if (spins < 4096)
+                LSTM_FAST_PAUSE();
+            else
+                std::this_thread::yield();
+        }
+        for (auto& e : errors_)
+            if (e) std::rethrow_exception(e);
+    }
+
+    std::mutex run_mutex;
+
+  private:
+    void loop(int tid) {
+        uint64_t seen = 0;
+        for (;;) {
+            // Spin ~50 µs for the next job before sleeping.
+            uint64_t gen = generation_.load(std::memory_order_acquire);
+            for (int spins = 0; gen == seen && spins < 20000; ++spins) {
+                LSTM_FAST_PAUSE();
+                gen = generation_.load(std::memory_order_acquire);
+            }
+            if (gen == seen) {
+                std::unique_lock<std::mutex> lock(mutex_);
+                cv_.wait(lock, [&] { return generation_.load(std::memory_order_acquire) != seen; });
+                gen = generation_.load(std::memory_order_acquire);
+            }
+            seen = gen;
+            if (tid < job_threads_) {
+                try {
+                    (*job_)(tid, job_threads_);
+                } catch (...) {
+                    errors_[tid] = std::current_exception();
+                }
+                pending_.fetch_sub(1, std::memory_order_release);
+            }
+        }
+    }
+
+    std::vector<std::thread> threads_;
+    std::mutex mutex_;
+    std::condition_variable cv_;
+    std::atomic<uint64_t> generation_{0};
+    std::atomic<int> pending_{0};
+    const std::function<void(int, int)>* job_ = nullptr;
+    std::atomic<int> job_threads_{0};
+    std::vector<std::exception_ptr> errors_;
+};
+
+std::mutex g_pool_mutex;  // guards g_pool (creation, growth, fork reset)
+Pool* g_pool = nullptr;
+
+#if !defined(_WIN32)
+void reset_after_fork() { g_pool = nullptr; }  // the parent's workers do not exist here
+struct ForkHandler {
+    ForkHandler() { pthread_atfork(nullptr, nullptr, reset_after_fork); }
+} g_fork_handler;
+#endif
+
+}  // namespace
+
+void set_num_threads(int n) {
+    if (n < 1) throw std::invalid_argument("num_threads must be >= 1, got " + std::to_string(n));
+    if (n > 1024) throw std::invalid_argument("num_threads must be <= 1024, got " + std::to_string(n));
+    g_num_threads.store(n);
+}
+
+int get_num_threads() { return g_num_threads.load(); }
+
+int parallel_run(int n, const std::function<void(int, int)>& fn) {
+    n = std::min(n, get_num_threads());
+    if (n <= 1) {
+        fn(0, 1);
+        return 1;
+    }
+    Pool* pool;
+    {
+        std::lock_guard<std::mutex> lock(g_pool_mutex);
+        if (g_pool == nullptr || g_pool->workers() < n - 1) {
+            // Growing replaces the pool; an old one (if any) keeps sleeping, unused.
+            g_pool = new Pool(n - 1);
+        }
+        pool = g_pool;
+    }
+    std::unique_lock<std::mutex> busy(pool->run_mutex, std::try_to_lock);
+    if (!busy.owns_lock()) {
+        fn(0, 1);
+        return 1;
+    }
+    pool->run(n, fn);
+    return n;
+}
+
+void SpinBarrier::wait() {
+    const uint32_t phase = phase_.load(std::memory_order_acquire);
+    if (count_.fetch_add(1, std::memory_order_acq_rel) == n_ - 1) {
+        count_.store(0, std::memory_order_relaxed);
+        phase_.fetch_add(1, std::memory_order_release);
+        return;
+    }
+    for (int spins = 0; phase_.load(std::memory_order_acquire) == phase; ++spins) {
+        if (spins < 4096)
+            LSTM_FAST_PAUSE();
+        else
+            std::this_thread::yield();
+    }
+}
+
+}  // namespace lstm_fast

@@ -1,0 +1,38 @@
+// A small persistent thread pool for intra-op parallelism.
+//
+// run(n, fn) calls fn(tid, n) for tid in [0, n) — tid 0 on the caller — and returns
+// when all are done, rethrowing the first worker exception on the caller. Workers spin
+// briefly after a job (back-to-back streaming calls find them awake), then sleep on a
+// condition variable, so an idle service burns no CPU. One job runs at a time: a caller
+// that finds the pool busy (another thread's call) runs its job alone instead of
+// queueing, so concurrent calls never wait on each other or oversubscribe the cores.
+// The pool is recreated lazily in a forked child (its threads do not survive fork).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+
+namespace lstm_fast {
+
+void set_num_threads(int n);  // n >= 1; throws std::invalid_argument otherwise
+int get_num_threads();        // default: the number of hardware threads
+
+// Runs fn(tid, nthreads) on min(n, get_num_threads()) threads (or 1 if the pool is busy).
+// Returns the number of threads that ran.
+int parallel_run(int n, const std::function<void(int, int)>& fn);
+
+// Barrier for the threads of one parallel_run job: spins (the wait is usually well
+// under a microsecond), then yields so an oversubscribed machine still progresses.
+class SpinBarrier {
+  public:
+    explicit SpinBarrier(int n) : n_(n) {}
+    void wait();
+
+  private:
+    const int n_;
+    std::atomic<int> count_{0};
+    std::atomic<uint32_t> phase_{0};
+};
+
+}  // namespace lstm_fast

@@ -1,0 +1,11 @@
+// Vec<Isa>: the few SIMD operations the kernels need, specialised per ISA in
+// vec_generic.h, vec_avx2.h and vec_avx512.h. Each header is included only by the
+// translation unit compiled for its ISA, and everything lives in an anonymous
+// namespace, so no function compiled with AVX flags can be merged into another path.
+#pragma once
+
+namespace lstm_fast {
+struct Generic {};
+struct Avx2 {};
+struct Avx512 {};
+}  // namespace lstm_fast

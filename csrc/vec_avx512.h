@@ -1,0 +1,46 @@
+// Vec<Avx512>: 16 floats in a __m512, AVX-512F only (no BW/DQ/VL needed).
+#pragma once
+
+#include <immintrin.h>
+
+#include "vec.h"
+
+namespace lstm_fast {
+namespace {
+
+template <class Isa>
+struct Vec;
+
+template <>
+struct Vec<Avx512> {
+    static constexpr int W = 16;
+    using T = __m512;
+    using M = __mmask16;
+    static T load(const float* p) { return _mm512_loadu_ps(p); }
+    static void store(float* p, T a) { _mm512_storeu_ps(p, a); }
+    static T set1(float x) { return _mm512_set1_ps(x); }
+    static T add(T a, T b) { return _mm512_add_ps(a, b); }
+    static T sub(T a, T b) { return _mm512_sub_ps(a, b); }
+    static T mul(T a, T b) { return _mm512_mul_ps(a, b); }
+    static T div(T a, T b) { return _mm512_div_ps(a, b); }
+    static T fma(T a, T b, T c) { return _mm512_fmadd_ps(a, b, c); }
+    static T min(T a, T b) { return _mm512_min_ps(a, b); }
+    static T max(T a, T b) { return _mm512_max_ps(a, b); }
+    static T abs(T a) {
+        return _mm512_castsi512_ps(_mm512_and_epi32(_mm512_castps_si512(a), _mm512_set1_epi32(0x7fffffff)));
+    }
+    static T round(T a) { return _mm512_roundscale_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+    static T pow2(T n) {
+        __m512i e = _mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127));
+        return _mm512_castsi512_ps(_mm512_slli_epi32(e, 23));
+    }
+    static T copysign(T a, T s) {
+        const __m512i mag = _mm512_set1_epi32(0x7fffffff);
+        return _mm512_castsi512_ps(_mm512_ternarylogic_epi32(mag, _mm512_castps_si512(a), _mm512_castps_si512(s), 0xca));  // bitwise mag ? a : s
+    }
+    static M lt(T a, T b) { return _mm512_cmp_ps_mask(a, b, _CMP_LT_OQ); }
+    static T select(M m, T a, T b) { return _mm512_mask_blend_ps(m, b, a); }
+};
+
+}  // namespace
+}  // namespace lstm_fast

@@ -1,0 +1,183 @@
+"""``lstm_fast.LSTM``: torch.nn.LSTM's API and semantics over the C++ kernel."""
+
+from __future__ import annotations
+
+import operator
+from typing import Any, Mapping
+
+import numpy as np
+
+from . import _core
+
+__all__ = ["LSTM", "cpu_info", "weight_shapes"]
+
+
+def cpu_info() -> dict:
+    """Which kernel path runs and why: ``{"isa", "reason", "compiled", "supported"}``.
+
+    ``LSTM_FAST_ISA=generic|baseline|avx2|avx512`` (read at import) forces a path.
+    """
+    return _core.cpu_info()
+
+
+def weight_shapes(input_size, hidden_size, num_layers=1, bias=True, bidirectional=False, proj_size=0):
+    """torch.nn.LSTM's parameter names and shapes, in its registration order."""
+    real = proj_size or hidden_size
+    shapes = {}
+    for layer in range(num_layers):
+        layer_in = input_size if layer == 0 else real * (2 if bidirectional else 1)
+        for sfx in ("", "_reverse") if bidirectional else ("",):
+            sfx = f"_l{layer}{sfx}"
+            shapes["weight_ih" + sfx] = (4 * hidden_size, layer_in)
+            shapes["weight_hh" + sfx] = (4 * hidden_size, real)
+            if bias:
+                shapes["bias_ih" + sfx] = (4 * hidden_size,)
+                shapes["bias_hh" + sfx] = (4 * hidden_size,)
+            if proj_size > 0:
+                shapes["weight_hr" + sfx] = (proj_size, hidden_size)
+    return shapes
+
+
+def _size(value: Any, name: str, minimum: int) -> int:
+    try:
+        value = operator.index(value)
+    except TypeError:
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}") from None
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
+def _to_numpy(value: Any, name: str) -> np.ndarray:
+    if hasattr(value, "detach") and hasattr(value, "cpu"):  # a torch tensor; torch itself is never imported
+        value = value.detach().cpu().float().numpy()
+    try:
+        arr = np.asarray(value)
+    except Exception as e:  # noqa: BLE001 - report what could not be converted
+        raise TypeError(f"{name}: cannot convert {type(value).__name__} to an array ({e})") from None
+    if arr.dtype.kind not in "fiu":
+        raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
+    return arr.astype(np.float32)
+
+
+class LSTM:
+    """A multi-layer LSTM with exactly ``torch.nn.LSTM``'s constructor, weight names and call.
+
+    >>> m = LSTM(8, 16, num_layers=2, bidirectional=True)
+    >>> y, (h_n, c_n) = m(np.zeros((5, 3, 8), np.float32))          # (T, B, I) -> (T, B, 2*16)
+    >>> y, _ = m(x, lengths=[5, 2, 4])    # = pack_padded_sequence(enforce_sorted=False) semantics
+
+    ``dropout`` only acts in training, so it is accepted and ignored. Weights start as
+    torch's do (uniform in ±1/sqrt(hidden_size), from ``seed``); load trained ones with
+    :meth:`load_state_dict` or :meth:`from_torch`. The model is immutable between
+    loads, so one instance may be called from many threads at once.
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 proj_size: int = 0, *, seed: int | None = None):
+        self.input_size = _size(input_size, "input_size", 1)
+        self.hidden_size = _size(hidden_size, "hidden_size", 1)
+        self.num_layers = _size(num_layers, "num_layers", 1)
+        self.proj_size = _size(proj_size, "proj_size", 0)
+        if self.proj_size >= self.hidden_size:
+            raise ValueError(f"proj_size has to be smaller than hidden_size ({self.proj_size} >= {self.hidden_size})")
+        if not isinstance(dropout, (int, float)) or isinstance(dropout, bool) or not 0.0 <= dropout <= 1.0:
+            raise ValueError(f"dropout must be a number in [0, 1], got {dropout!r}")
+        self.bias = bool(bias)
+        self.batch_first = bool(batch_first)
+        self.dropout = float(dropout)
+        self.bidirectional = bool(bidirectional)
+        shapes = self._shapes()
+        n_params = sum(int(np.prod(s)) for s in shapes.values())
+        if n_params > 1 << 31:  # checked before allocating anything
+            raise ValueError(f"this LSTM would have {n_params} parameters, more than the 2**31 limit")
+        rng = np.random.default_rng(seed)
+        k = 1.0 / np.sqrt(self.hidden_size)
+        self._load({name: rng.uniform(-k, k, size=shape).astype(np.float32) for name, shape in shapes.items()})
+
+    # --- weights -----------------------------------------------------------------
+    def _shapes(self) -> dict:
+        return weight_shapes(self.input_size, self.hidden_size, self.num_layers, self.bias,
+                             self.bidirectional, self.proj_size)
+
+    def _load(self, params: dict) -> None:
+        core = _core.LstmModel(self.input_size, self.hidden_size, self.num_layers, self.bias,
+                               self.bidirectional, self.proj_size, list(params.values()))
+        for arr in params.values():
+            arr.flags.writeable = False
+        # One assignment swaps weights and kernel model together: a concurrent call sees old or new, never a mix.
+        self._state = (params, core)
+
+    def state_dict(self) -> dict:
+        """The weights as float32 numpy arrays under torch's names and shapes (copies)."""
+        return {name: arr.copy() for name, arr in self._state[0].items()}
+
+    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> None:
+        """Load weights from numpy arrays or torch tensors keyed by torch's names.
+
+        With ``strict`` (the default), missing and unexpected keys are errors; without it,
+        missing weights keep their current values and unexpected keys are ignored.
+        """
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"state_dict must be a mapping of names to arrays, got {type(state_dict).__name__}")
+        shapes = self._shapes()
+        missing = [k for k in shapes if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in shapes]
+        if strict and (missing or unexpected):
+            parts = []
+            if missing:
+                parts.append("missing keys: " + ", ".join(missing))
+            if unexpected:
+                parts.append("unexpected keys: " + ", ".join(map(str, unexpected)))
+            raise ValueError("Error(s) in loading state_dict for LSTM: " + "; ".join(parts))
+        params = dict(self._state[0])
+        for name, shape in shapes.items():
+            if name not in state_dict:
+                continue
+            arr = _to_numpy(state_dict[name], name)
+            if arr.shape != shape:
+                raise ValueError(f"{name} must have shape {shape}; got {arr.shape}")
+            if not np.isfinite(arr).all():
+                raise ValueError(f"{name} contains NaN or infinite values")
+            params[name] = np.ascontiguousarray(arr)
+        self._load(params)
+
+    @classmethod
+    def from_torch(cls, module: Any) -> "LSTM":
+        """An ``LSTM`` with the configuration and weights of a ``torch.nn.LSTM``."""
+        for attr in ("input_size", "hidden_size", "num_layers", "bias", "batch_first", "bidirectional", "state_dict"):
+            if not hasattr(module, attr):
+                raise TypeError(f"from_torch expects a torch.nn.LSTM, got {type(module).__name__} (no {attr!r})")
+        if getattr(module, "mode", "LSTM") != "LSTM":
+            raise TypeError(f"from_torch expects an LSTM, got a {module.mode} module")
+        m = cls(module.input_size, module.hidden_size, module.num_layers, module.bias, module.batch_first,
+                float(module.dropout), module.bidirectional, getattr(module, "proj_size", 0))
+        m.load_state_dict(module.state_dict())
+        return m
+
+    # --- inference -----------------------------------------------------------------
+    def __call__(self, input: Any, hx: tuple | None = None, lengths: Any = None):
+        """``y, (h_n, c_n) = m(input, hx=None, lengths=None)``, float32 numpy, torch's shapes.
+
+        input: (T, B, I), or (B, T, I) with ``batch_first``, or (T, I) unbatched; any
+        array-like of real numbers (converted once; never modified).
+        hx: ``(h_0, c_0)`` of shapes (L*D, B, R) and (L*D, B, H) ((L*D, R), (L*D, H) unbatched).
+        lengths: one int per batch element in [0, T]: the result equals torch's
+        ``pack_padded_sequence(enforce_sorted=False)`` → LSTM → ``pad_packed_sequence(total_length=T)``.
+        """
+        if hx is None:
+            return self._state[1].forward(input, None, None, lengths, self.batch_first)
+        if not isinstance(hx, (tuple, list)) or len(hx) != 2:
+            raise TypeError("hx must be a pair (h_0, c_0)")
+        return self._state[1].forward(input, hx[0], hx[1], lengths, self.batch_first)
+
+    forward = __call__
+
+    def __repr__(self) -> str:
+        extra = "".join(
+            f", {k}={v}" for k, v, d in (("num_layers", self.num_layers, 1), ("bias", self.bias, True),
+                                         ("batch_first", self.batch_first, False), ("dropout", self.dropout, 0.0),
+                                         ("bidirectional", self.bidirectional, False),
+                                         ("proj_size", self.proj_size, 0)) if v != d)
+        return f"LSTM({self.input_size}, {self.hidden_size}{extra})"

@@ -142,8 +142,12 @@ py::tuple forward(const LstmModel& model, const py::handle& input, const py::han
                                                       : std::vector<py::ssize_t>{T, B, DR});
     std::vector<py::ssize_t> hshape = unbatched ? std::vector<py::ssize_t>{LD, R} : std::vector<py::ssize_t>{LD, B, R};
     std::vector<py::ssize_t> cshape = unbatched ? std::vector<py::ssize_t>{LD, H} : std::vector<py::ssize_t>{LD, B, H};
-    if (int64_t(T) * B > (int64_t(1) << 40) / std::max<int64_t>(DR, 1))
-        throw py::value_error("output would be absurdly large");
+    // The output is bounded like the workspace: refuse before numpy tries to allocate it.
+    const int64_t out_limit = lstm_fast::max_workspace_bytes() / int64_t(sizeof(float));
+    if (T > 0 && B > 0 && (B > out_limit / T || T * B > out_limit / std::max<int64_t>(DR, 1)))
+        throw py::value_error("the output (" + std::to_string(T) + " steps x " + std::to_string(B) + " x " +
+                              std::to_string(DR) + " floats) would exceed the " +
+                              std::to_string(lstm_fast::max_workspace_bytes() >> 30) + " GiB limit; split the call");
     py::array_t<float> y(yshape), hn(hshape), cn(cshape);
 
     lstm_fast::ForwardArgs a;

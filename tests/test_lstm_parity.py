@@ -1,0 +1,171 @@
+"""lstm_fast.LSTM against the NumPy float64 reference, on shapes that hit every SIMD
+body/tail split, with layers, directions, projection, lengths, states and layouts."""
+
+import numpy as np
+import pytest
+from conftest import ATOL
+from helpers import make_pair, random_state
+
+import lstm_fast
+
+WIDTHS = [1, 7, 8, 9, 15, 16, 17, 63, 65, 129]
+
+
+def assert_close(got, want):
+    y, (h, c) = got
+    yr, (hr, cr) = want
+    assert y.dtype == h.dtype == c.dtype == np.float32
+    assert y.shape == yr.shape and h.shape == hr.shape and c.shape == cr.shape
+    np.testing.assert_allclose(y, yr, rtol=0, atol=ATOL)
+    np.testing.assert_allclose(h, hr, rtol=0, atol=ATOL)
+    np.testing.assert_allclose(c, cr, rtol=0, atol=ATOL)
+
+
+@pytest.mark.parametrize("hidden", WIDTHS)
+def test_hidden_sizes_hit_every_block_tail(hidden, rng):
+    m, ref = make_pair(5, hidden, seed=hidden)
+    x = rng.standard_normal((6, 3, 5)).astype(np.float32)
+    assert_close(m(x), ref(x))
+
+
+@pytest.mark.parametrize("input_size", WIDTHS)
+def test_input_sizes(input_size, rng):
+    m, ref = make_pair(input_size, 11, seed=input_size)
+    x = rng.standard_normal((4, 2, input_size)).astype(np.float32)
+    assert_close(m(x), ref(x))
+
+
+@pytest.mark.parametrize("batch", [1, 2, 3, 4, 5, 7, 9, 17])
+def test_batch_sizes_hit_every_row_tile(batch, rng):
+    m, ref = make_pair(6, 20, seed=batch)
+    x = rng.standard_normal((5, batch, 6)).astype(np.float32)
+    assert_close(m(x), ref(x))
+
+
+@pytest.mark.parametrize("num_layers", [1, 2, 3])
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("proj_size", [0, 1, 9, 17])
+def test_layers_directions_projection(num_layers, bidirectional, proj_size, rng):
+    m, ref = make_pair(7, 24, num_layers=num_layers, bidirectional=bidirectional, proj_size=proj_size, seed=3)
+    x = rng.standard_normal((5, 3, 7)).astype(np.float32)
+    h0, c0 = random_state(m, 3, rng)
+    assert_close(m(x, (h0, c0)), ref(x, (h0, c0)))
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("proj_size", [0, 5])
+def test_lengths_match_packed_semantics(bidirectional, proj_size, rng):
+    m, ref = make_pair(4, 13, num_layers=2, bidirectional=bidirectional, proj_size=proj_size, seed=5)
+    x = rng.standard_normal((7, 6, 4)).astype(np.float32)
+    lengths = np.array([7, 1, 4, 0, 7, 3])
+    h0, c0 = random_state(m, 6, rng)
+    y, (h, c) = m(x, (h0, c0), lengths=lengths)
+    assert_close((y, (h, c)), ref(x, (h0, c0), lengths=lengths))
+    # Past each sequence's end the output is exactly zero; a length-0 row keeps its state.
+    for b, n in enumerate(lengths):
+        assert not y[n:, b].any()
+    np.testing.assert_array_equal(h[:, 3], h0[:, 3])
+    np.testing.assert_array_equal(c[:, 3], c0[:, 3])
+
+
+def test_lengths_ignore_garbage_in_padding(rng):
+    m, ref = make_pair(3, 9, bidirectional=True, seed=8)
+    x = rng.standard_normal((5, 2, 3)).astype(np.float32)
+    lengths = [2, 5]
+    padded = x.copy()
+    padded[2:, 0] = np.nan  # never read: only the first 2 steps of row 0 exist
+    assert_close(m(padded, lengths=lengths), ref(x, lengths=lengths))
+
+
+def test_batch_first_and_unbatched(rng):
+    m, ref = make_pair(4, 10, num_layers=2, bidirectional=True, batch_first=True, seed=1)
+    x = rng.standard_normal((3, 5, 4)).astype(np.float32)  # (B, T, I)
+    assert_close(m(x), ref(x))
+    single = x[1]  # (T, I): unbatched ignores batch_first, as in torch
+    h0, c0 = random_state(m, 1, rng, unbatched=True)
+    y, (h, c) = m(single, (h0, c0))
+    assert y.shape == (5, 20) and h.shape == (4, 10) and c.shape == (4, 10)
+    assert_close((y, (h, c)), ref(single, (h0, c0)))
+
+
+@pytest.mark.parametrize("layout", ["fortran", "strided", "float64", "readonly", "list", "reversed"])
+def test_any_array_layout_is_read_correctly_and_never_modified(layout, rng):
+    m, ref = make_pair(6, 12, seed=2)
+    base = rng.standard_normal((5, 3, 6))
+    x = {
+        "fortran": np.asfortranarray(base.astype(np.float32)),
+        "strided": np.repeat(base.astype(np.float32), 2, axis=2)[:, :, ::2],
+        "float64": base,
+        "readonly": base.astype(np.float32),
+        "list": base.astype(np.float32).tolist(),
+        "reversed": base.astype(np.float32)[::-1],
+    }[layout]
+    if layout == "readonly":
+        x.flags.writeable = False
+    before = np.array(x, copy=True)
+    assert_close(m(x), ref(np.asarray(x, dtype=np.float64)))
+    np.testing.assert_array_equal(np.asarray(x), before)
+
+
+def test_batch_first_view_of_a_time_major_array(rng):
+    m, ref = make_pair(4, 9, batch_first=True, seed=4)
+    x_tbi = rng.standard_normal((6, 3, 4)).astype(np.float32)
+    x_bti = x_tbi.transpose(1, 0, 2)  # a non-contiguous view, read in place
+    assert_close(m(x_bti), ref(x_bti))
+
+
+def test_states_are_not_modified(rng):
+    m, _ = make_pair(3, 8, num_layers=2, seed=6)
+    h0, c0 = random_state(m, 2, rng)
+    h_copy, c_copy = h0.copy(), c0.copy()
+    m(rng.standard_normal((4, 2, 3)), (h0, c0))
+    np.testing.assert_array_equal(h0, h_copy)
+    np.testing.assert_array_equal(c0, c_copy)
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 7])
+@pytest.mark.parametrize("proj_size", [0, 4])
+def test_streaming_in_chunks_equals_one_call(chunk, proj_size, rng):
+    m, _ = make_pair(5, 16, num_layers=2, proj_size=proj_size, seed=7)
+    x = rng.standard_normal((13, 2, 5)).astype(np.float32)
+    y_full, (h_full, c_full) = m(x)
+    state, ys = None, []
+    for t in range(0, 13, chunk):
+        y, state = m(x[t:t + chunk], state)
+        ys.append(y)
+    np.testing.assert_allclose(np.concatenate(ys), y_full, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(state[0], h_full, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(state[1], c_full, rtol=0, atol=1e-6)
+
+
+def test_long_sequence_large_hidden_uses_chunked_input_projection(rng):
+    # T·B·4H exceeds one input-projection chunk, so chunk boundaries are crossed.
+    m, ref = make_pair(8, 96, bidirectional=True, seed=9)
+    x = (0.5 * rng.standard_normal((700, 2, 8))).astype(np.float32)
+    lengths = [700, 333]
+    assert_close(m(x, lengths=lengths), ref(x, lengths=lengths))
+
+
+def test_empty_batch_and_empty_sequence(rng):
+    m, _ = make_pair(3, 5, num_layers=2, bidirectional=True, seed=0)
+    y, (h, c) = m(np.zeros((4, 0, 3), np.float32))
+    assert y.shape == (4, 0, 10) and h.shape == (4, 0, 5) and c.shape == (4, 0, 5)
+    h0, c0 = random_state(m, 2, rng)
+    y, (h, c) = m(np.zeros((0, 2, 3), np.float32), (h0, c0))
+    assert y.shape == (0, 2, 10)
+    np.testing.assert_array_equal(h, h0)
+    np.testing.assert_array_equal(c, c0)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("bidirectional", [False, True])  # split hidden blocks / one direction per thread
+@pytest.mark.parametrize("proj_size", [0, 50])
+def test_thread_count_does_not_change_results(threads, bidirectional, proj_size, rng):
+    m, ref = make_pair(32, 200, num_layers=2, bidirectional=bidirectional, proj_size=proj_size, seed=11)
+    x = rng.standard_normal((20, 3, 32)).astype(np.float32)
+    old = lstm_fast.get_num_threads()
+    try:
+        lstm_fast.set_num_threads(threads)
+        assert_close(m(x), ref(x))
+    finally:
+        lstm_fast.set_num_threads(old)

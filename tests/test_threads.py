@@ -1,0 +1,65 @@
+"""One model shared by many threads gives the same results as serial calls."""
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+import lstm_fast
+
+
+@pytest.mark.parametrize("threads_per_call", [1, 2])
+def test_many_threads_share_one_model(threads_per_call):
+    m = lstm_fast.LSTM(24, 96, num_layers=2, bidirectional=True, proj_size=40, seed=1)
+    rng = np.random.default_rng(0)
+    inputs = [rng.standard_normal((int(rng.integers(1, 30)), int(rng.integers(1, 5)), 24)).astype(np.float32)
+              for _ in range(48)]
+    lengths = [rng.integers(0, x.shape[0] + 1, size=x.shape[1]) for x in inputs]
+    old = lstm_fast.get_num_threads()
+    lstm_fast.set_num_threads(threads_per_call)
+    try:
+        serial = [m(x, lengths=n) for x, n in zip(inputs, lengths)]
+        start = threading.Barrier(8)
+
+        def call(i):
+            if i < 8:
+                start.wait()  # the first calls really overlap
+            return m(inputs[i], lengths=lengths[i])
+
+        with ThreadPoolExecutor(8) as pool:
+            for _ in range(3):
+                results = list(pool.map(call, range(len(inputs))))
+                for (y, (h, c)), (ys, (hs, cs)) in zip(results, serial):
+                    np.testing.assert_array_equal(y, ys)
+                    np.testing.assert_array_equal(h, hs)
+                    np.testing.assert_array_equal(c, cs)
+    finally:
+        lstm_fast.set_num_threads(old)
+
+
+def test_loading_weights_while_others_run_never_mixes_models():
+    rng = np.random.default_rng(1)
+    a = lstm_fast.LSTM(8, 32, seed=1)
+    b_state = lstm_fast.LSTM(8, 32, seed=2).state_dict()
+    x = rng.standard_normal((10, 2, 8)).astype(np.float32)
+    ya = a(x)[0]
+    yb = lstm_fast.LSTM(8, 32, seed=2)(x)[0]
+    stop = threading.Event()
+    seen = []
+
+    def reader():
+        while not stop.is_set():
+            seen.append(a(x)[0])
+
+    t = threading.Thread(target=reader)
+    t.start()
+    try:
+        for i in range(20):
+            a.load_state_dict(b_state if i % 2 == 0 else lstm_fast.LSTM(8, 32, seed=1).state_dict())
+    finally:
+        stop.set()
+        t.join()
+    assert seen
+    for y in seen:
+        assert np.array_equal(y, ya) or np.array_equal(y, yb)

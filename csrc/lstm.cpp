@@ -159,7 +159,7 @@ namespace {
 // so a step must carry a few µs of work per thread before splitting pays.
 constexpr int64_t kSplitStepWork = 1 << 16;        // per-step 4H·R·B to split a direction
 constexpr int64_t kSplitDirectionWork = 1 << 18;   // per-direction total to run directions in parallel
-constexpr int64_t kChunkFloats = 1 << 18;          // input-projection chunk: ~1 MiB of gates
+constexpr int64_t kChunkFloats = 1 << 15;          // input-projection chunk: 128 KiB of gates
 
 // Per-call scratch, reused by the calling thread across calls (no allocation in the
 // steady state, and no sharing between concurrent calls).

@@ -10,24 +10,33 @@
 
 namespace lstm_fast {
 
+// bfloat16 weights are stored as the high 16 bits of the float (round to nearest even).
+using bf16_t = uint16_t;
+
+// The three weight-streaming kernels, for one weight storage type Wt (float or bf16_t).
+// Weights are widened to float in registers; h, c, gates and sums stay float32.
+template <class Wt>
+struct GemmKernels {
+    // g_rows[r][b*4W ...] = bias[b*4W ...] + sum_k x_rows[r][k] * w[(b*K + k)*4W ...]
+    // for rows r < nrows and blocks b in [b0, b1).
+    void (*input_projection)(const float* const* x_rows, int64_t nrows, int64_t K, const Wt* w,
+                             const float* bias, float* const* g_rows, int64_t b0, int64_t b1);
+
+    // One recurrent step for blocks [b0, b1): z = g_rows[r] + W_hh*h_rows[r] (K = R inputs),
+    // then c_rows[r] <- f*c + i*g and out_rows[r] <- o*tanh(c), W units per block.
+    void (*lstm_step)(const float* const* g_rows, const float* const* h_rows, float* const* c_rows,
+                      float* const* out_rows, int64_t nrows, int64_t K, const Wt* w_hh, int64_t b0, int64_t b1);
+
+    // h_rows[r][b*W ...] = sum_k m_rows[r][k] * w_hr[(b*K + k)*W ...], blocks [b0, b1).
+    void (*projection)(const float* const* m_rows, float* const* h_rows, int64_t nrows, int64_t K,
+                       const Wt* w_hr, int64_t b0, int64_t b1);
+};
+
 struct Kernels {
     const char* isa;  // "avx512", "avx2" or "generic"
     int64_t width;    // hidden units per packed block (the SIMD width in floats)
-
-    // g_rows[r][b·4W ...] = bias[b·4W ...] + Σ_k x_rows[r][k] · w[(b·K + k)·4W ...]
-    // for rows r < nrows and blocks b in [b0, b1).
-    void (*input_projection)(const float* const* x_rows, int64_t nrows, int64_t K, const float* w,
-                             const float* bias, float* const* g_rows, int64_t b0, int64_t b1);
-
-    // One recurrent step for blocks [b0, b1): z = g_rows[r] + W_hh·h_rows[r] (K = R inputs),
-    // then c_rows[r] ← f⊙c + i⊙g and out_rows[r] ← o⊙tanh(c), W units per block.
-    void (*lstm_step)(const float* const* g_rows, const float* const* h_rows, float* const* c_rows,
-                      float* const* out_rows, int64_t nrows, int64_t K, const float* w_hh, int64_t b0,
-                      int64_t b1);
-
-    // h_rows[r][b·W ...] = Σ_k m_rows[r][k] · w_hr[(b·K + k)·W ...], blocks [b0, b1).
-    void (*projection)(const float* const* m_rows, float* const* h_rows, int64_t nrows, int64_t K,
-                       const float* w_hr, int64_t b0, int64_t b1);
+    GemmKernels<float> f32;
+    GemmKernels<bf16_t> bf16;
 
     // Vectorized activations, exposed for their accuracy tests.
     void (*sigmoid)(const float* x, float* y, int64_t n);

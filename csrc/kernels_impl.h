@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <type_traits>
 
 #include "kernels.h"
 
@@ -85,17 +86,17 @@ template <class Isa>
 struct Tile;
 template <>
 struct Tile<Generic> {
-    static constexpr int MR = 2, KS = 2;
+    static constexpr int MR = 2, KS = 2, MR_BF16 = 2;
 };
 template <>
 struct Tile<Avx2> {
-    static constexpr int MR = 2, KS = 2;
+    static constexpr int MR = 2, KS = 2, MR_BF16 = 2;
 };
 template <>
 struct Tile<Avx512> {
     // 6 rows x 4 gates = 24 accumulators + 4 weights + 1 broadcast = 29 registers:
     // 10 loads per 24 FMAs. MR = 4 (8 loads per 16 FMAs) measured ~1.5x slower.
-    static constexpr int MR = 6, KS = 4;
+    static constexpr int MR = 6, KS = 4, MR_BF16 = 4;
 };
 
 // Register-blocked dot products against one packed block.
@@ -103,15 +104,64 @@ struct Tile<Avx512> {
 // acc[r][q] += sum_k rows[r][k] * w[k*NG*W + q*W ...]  for MR rows and NG gate vectors.
 // Each weight vector is loaded once per k and reused by the MR rows; MR*NG
 // accumulators stay in registers (AVX-512: 6*4 = 24 of 32, AVX2: 2*4 = 8 of 16).
+// bfloat16 weights (see lstm.h for the pair layout): one load gives the weights of two
+// consecutive k, widened by a shift and a mask (two 1-cycle ops, no shuffles).
+// Zero-extending 16-bit loads (vpmovzxwd, a shuffle on Zen 4) measured no faster than
+// float32 at batch 1; the pair layout halves the bytes per FMA at ALU cost only.
+template <class Isa, int MR, int NG>
+inline void accumulate(typename Vec<Isa>::T (&acc)[MR][NG], const float* const* rows, int64_t K, const bf16_t* w) {
+    using V = Vec<Isa>;
+    using T = typename V::T;
+    constexpr int W = V::W;
+    const int64_t pairs = K / 2;
+    if constexpr (MR == 1) {
+        // Batch 1: separate accumulators for the two halves of a pair break the FMA chain.
+        T part[NG];
+        for (int q = 0; q < NG; ++q) part[q] = V::set1(0.0f);
+        const float* x = rows[0];
+        for (int64_t p = 0; p < pairs; ++p) {
+            const T x0 = V::set1(x[2 * p]), x1 = V::set1(x[2 * p + 1]);
+            for (int q = 0; q < NG; ++q) {
+                T lo, hi;
+                V::widen_pairs(w + (p * NG + q) * 2 * W, lo, hi);
+                acc[0][q] = V::fma(lo, x0, acc[0][q]);
+                part[q] = V::fma(hi, x1, part[q]);
+            }
+        }
+        for (int q = 0; q < NG; ++q) acc[0][q] = V::add(acc[0][q], part[q]);
+    } else {
+        for (int64_t p = 0; p < pairs; ++p) {
+            T x0[MR], x1[MR];
+            for (int r = 0; r < MR; ++r) {
+                x0[r] = V::set1(rows[r][2 * p]);
+                x1[r] = V::set1(rows[r][2 * p + 1]);
+            }
+            for (int q = 0; q < NG; ++q) {
+                T lo, hi;
+                V::widen_pairs(w + (p * NG + q) * 2 * W, lo, hi);
+                for (int r = 0; r < MR; ++r) acc[r][q] = V::fma(hi, x1[r], V::fma(lo, x0[r], acc[r][q]));
+            }
+        }
+    }
+    if (K % 2) {  // odd K: the last pair holds one real k (its partner's weights are zero)
+        for (int q = 0; q < NG; ++q) {
+            T lo, hi;
+            V::widen_pairs(w + (pairs * NG + q) * 2 * W, lo, hi);
+            for (int r = 0; r < MR; ++r) acc[r][q] = V::fma(lo, V::set1(rows[r][K - 1]), acc[r][q]);
+        }
+    }
+}
+
 template <class Isa, int MR, int NG>
 inline void accumulate(typename Vec<Isa>::T (&acc)[MR][NG], const float* const* rows, int64_t K, const float* w) {
     using V = Vec<Isa>;
     constexpr int W = V::W;
     constexpr int KS = Tile<Isa>::KS;
     if constexpr (MR == 1 && KS > 1) {
-        // One row (batch 1, the latency case): a single set of NG accumulators is a chain
-        // of dependent FMAs, one k per FMA latency (4 cycles). KS sets over interleaved k
-        // keep KS*NG FMAs in flight.
+        // One row (batch 1): a single set of NG accumulators is a chain of dependent FMAs,
+        // one k per FMA latency (4 cycles). KS sets over interleaved k keep KS*NG FMAs in
+        // flight. This matters when the weights sit in L1 (small H); from H = 64 up the
+        // step is L2-bandwidth bound and the split measured neutral (1, 128, 1, 64..256).
         typename V::T part[KS][NG];
         for (int q = 0; q < NG; ++q) part[0][q] = acc[0][q];
         for (int u = 1; u < KS; ++u)
@@ -142,6 +192,20 @@ inline void accumulate(typename Vec<Isa>::T (&acc)[MR][NG], const float* const* 
     }
 }
 
+// Elements of one packed block of K inputs and `lanes` outputs: bfloat16 blocks pad K
+// to whole pairs.
+template <class Wt>
+inline int64_t block_size(int64_t K, int64_t lanes) {
+    return std::is_same_v<Wt, float> ? K * lanes : (K + 1) / 2 * 2 * lanes;
+}
+
+// Rows per tile for a weight type: the bfloat16 kernels also hold two broadcasts per
+// row and the widened pair, so AVX-512 drops to 4 rows (16 + 8 + 2 registers).
+template <class Isa, class Wt>
+constexpr int tile_rows() {
+    return std::is_same_v<Wt, float> ? Tile<Isa>::MR : Tile<Isa>::MR_BF16;
+}
+
 // Calls body.run<MR>(r0) over rows [r0, nrows) in tiles of MR; the remainder
 // (fewer than MR rows) goes to smaller tiles.
 template <int MR, class Body>
@@ -152,12 +216,12 @@ inline void for_row_tiles(int64_t r0, int64_t nrows, const Body& body) {
     }
 }
 
-template <class Isa>
+template <class Isa, class Wt>
 struct InputProjection {
     const float* const* x_rows;
     float* const* g_rows;
     int64_t K;
-    const float* w;
+    const Wt* w;
     const float* bias;
     int64_t b;
 
@@ -169,20 +233,20 @@ struct InputProjection {
         typename V::T acc[MR][4];
         for (int r = 0; r < MR; ++r)
             for (int q = 0; q < 4; ++q) acc[r][q] = V::load(bias + b * 4 * W + q * W);
-        accumulate<Isa, MR, 4>(acc, x_rows + r0, K, w + b * K * 4 * W);
+        accumulate<Isa, MR, 4>(acc, x_rows + r0, K, w + b * block_size<Wt>(K, 4 * W));
         for (int r = 0; r < MR; ++r)
             for (int q = 0; q < 4; ++q) V::store(g_rows[r0 + r] + b * 4 * W + q * W, acc[r][q]);
     }
 };
 
-template <class Isa>
+template <class Isa, class Wt>
 struct Step {
     const float* const* g_rows;
     const float* const* h_rows;
     float* const* c_rows;
     float* const* out_rows;
     int64_t K;
-    const float* w;
+    const Wt* w;
     int64_t b;
 
 
@@ -194,7 +258,7 @@ struct Step {
         typename V::T acc[MR][4];
         for (int r = 0; r < MR; ++r)
             for (int q = 0; q < 4; ++q) acc[r][q] = V::load(g_rows[r0 + r] + b * 4 * W + q * W);
-        accumulate<Isa, MR, 4>(acc, h_rows + r0, K, w + b * K * 4 * W);
+        accumulate<Isa, MR, 4>(acc, h_rows + r0, K, w + b * block_size<Wt>(K, 4 * W));
         // Fused gates: the four pre-activations of these W units are in registers.
         for (int r = 0; r < MR; ++r) {
             float* c = c_rows[r0 + r] + b * W;
@@ -209,12 +273,12 @@ struct Step {
     }
 };
 
-template <class Isa>
+template <class Isa, class Wt>
 struct Projection {
     const float* const* m_rows;
     float* const* h_rows;
     int64_t K;
-    const float* w;
+    const Wt* w;
     int64_t b;
 
 
@@ -224,35 +288,35 @@ struct Projection {
         constexpr int W = V::W;
         typename V::T acc[MR][1];
         for (int r = 0; r < MR; ++r) acc[r][0] = V::set1(0.0f);
-        accumulate<Isa, MR, 1>(acc, m_rows + r0, K, w + b * K * W);
+        accumulate<Isa, MR, 1>(acc, m_rows + r0, K, w + b * block_size<Wt>(K, W));
         for (int r = 0; r < MR; ++r) V::store(h_rows[r0 + r] + b * W, acc[r][0]);
     }
 };
 
-template <class Isa>
-void input_projection(const float* const* x_rows, int64_t nrows, int64_t K, const float* w, const float* bias,
+template <class Isa, class Wt>
+void input_projection(const float* const* x_rows, int64_t nrows, int64_t K, const Wt* w, const float* bias,
                       float* const* g_rows, int64_t b0, int64_t b1) {
     for (int64_t b = b0; b < b1; ++b) {
-        InputProjection<Isa> body{x_rows, g_rows, K, w, bias, b};
-        for_row_tiles<Tile<Isa>::MR>(0, nrows, body);
+        InputProjection<Isa, Wt> body{x_rows, g_rows, K, w, bias, b};
+        for_row_tiles<tile_rows<Isa, Wt>()>(0, nrows, body);
     }
 }
 
-template <class Isa>
+template <class Isa, class Wt>
 void lstm_step(const float* const* g_rows, const float* const* h_rows, float* const* c_rows, float* const* out_rows,
-               int64_t nrows, int64_t K, const float* w_hh, int64_t b0, int64_t b1) {
+               int64_t nrows, int64_t K, const Wt* w_hh, int64_t b0, int64_t b1) {
     for (int64_t b = b0; b < b1; ++b) {
-        Step<Isa> body{g_rows, h_rows, c_rows, out_rows, K, w_hh, b};
-        for_row_tiles<Tile<Isa>::MR>(0, nrows, body);
+        Step<Isa, Wt> body{g_rows, h_rows, c_rows, out_rows, K, w_hh, b};
+        for_row_tiles<tile_rows<Isa, Wt>()>(0, nrows, body);
     }
 }
 
-template <class Isa>
-void projection(const float* const* m_rows, float* const* h_rows, int64_t nrows, int64_t K, const float* w_hr,
+template <class Isa, class Wt>
+void projection(const float* const* m_rows, float* const* h_rows, int64_t nrows, int64_t K, const Wt* w_hr,
                 int64_t b0, int64_t b1) {
     for (int64_t b = b0; b < b1; ++b) {
-        Projection<Isa> body{m_rows, h_rows, K, w_hr, b};
-        for_row_tiles<Tile<Isa>::MR>(0, nrows, body);
+        Projection<Isa, Wt> body{m_rows, h_rows, K, w_hr, b};
+        for_row_tiles<tile_rows<Isa, Wt>()>(0, nrows, body);
     }
 }
 
@@ -261,9 +325,8 @@ Kernels make_kernels(const char* name) {
     Kernels k;
     k.isa = name;
     k.width = Vec<Isa>::W;
-    k.input_projection = &input_projection<Isa>;
-    k.lstm_step = &lstm_step<Isa>;
-    k.projection = &projection<Isa>;
+    k.f32 = {&input_projection<Isa, float>, &lstm_step<Isa, float>, &projection<Isa, float>};
+    k.bf16 = {&input_projection<Isa, bf16_t>, &lstm_step<Isa, bf16_t>, &projection<Isa, bf16_t>};
     k.sigmoid = &activation<Isa, 0>;
     k.tanh = &activation<Isa, 1>;
     return k;

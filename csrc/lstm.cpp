@@ -11,6 +11,7 @@
 #include <numeric>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 
 #include "kernels.h"
 #include "parallel.h"
@@ -19,14 +20,6 @@ namespace lstm_fast {
 
 // ----------------------------------------------------------------------------------
 // Buffers and size arithmetic.
-
-void AlignedFloats::Free::operator()(float* p) const { ::operator delete[](p, std::align_val_t(64)); }
-
-AlignedFloats::AlignedFloats(size_t n) : count(n) {
-    if (n == 0) return;
-    ptr.reset(static_cast<float*>(::operator new[](n * sizeof(float), std::align_val_t(64))));
-    std::memset(ptr.get(), 0, n * sizeof(float));
-}
 
 namespace {
 
@@ -89,23 +82,76 @@ bool all_finite(const float* p, int64_t n) {
     return true;
 }
 
-// Gate matrix (4H, K) row-major → blocks (nb, K, 4W), see lstm.h.
-AlignedFloats pack_gates(const float* w, int64_t H, int64_t K, int64_t W, int64_t nb) {
-    AlignedFloats out(size_t(nb * K * 4 * W));
-    float* p = out.data();
-    for (int64_t q = 0; q < 4; ++q)
-        for (int64_t u = 0; u < H; ++u) {
-            const int64_t b = u / W, j = u % W;
-            const float* row = w + (q * H + u) * K;
-            for (int64_t k = 0; k < K; ++k) p[((b * K + k) * 4 + q) * W + j] = row[k];
+// float -> bfloat16, round to nearest even (inputs are finite; see check in the caller).
+uint16_t to_bf16(float x) {
+    uint32_t u;
+    std::memcpy(&u, &x, sizeof u);
+    u += 0x7fffu + ((u >> 16) & 1u);
+    return uint16_t(u >> 16);
+}
+
+template <class Wt>
+Wt convert(float x);
+template <>
+float convert<float>(float x) {
+    return x;
+}
+template <>
+uint16_t convert<uint16_t>(float x) {
+    const uint16_t b = to_bf16(x);
+    if ((b & 0x7f80u) == 0x7f80u) throw std::invalid_argument("a weight is too large for bfloat16 storage");
+    return b;
+}
+
+// Where weight (gate q, unit u, input k) goes in a packed block layout with NG gates
+// (see lstm.h). float: ((b*K + k)*NG + q)*W + j. bfloat16 pairs two consecutive k in
+// one 32-bit lane: ((b*Kp + k/2)*NG + q)*2W + 2j + k%2, with Kp = ceil(K/2).
+template <class Wt>
+int64_t packed_index(int64_t u, int64_t k, int64_t q, int64_t K, int64_t NG, int64_t W) {
+    const int64_t b = u / W, j = u % W;
+    if constexpr (std::is_same_v<Wt, float>) {
+        return ((b * K + k) * NG + q) * W + j;
+    } else {
+        const int64_t Kp = (K + 1) / 2;
+        return ((b * Kp + k / 2) * NG + q) * 2 * W + 2 * j + k % 2;
+    }
+}
+
+// Row-major (NG*units, K) matrix -> packed blocks; NG = 4 for gate matrices, 1 for W_hr.
+template <class Wt>
+AlignedBuffer<Wt> pack(const float* w, int64_t units, int64_t K, int64_t NG, int64_t W) {
+    const int64_t blocks = (units + W - 1) / W;
+    const int64_t Kpad = std::is_same_v<Wt, float> ? K : (K + 1) / 2 * 2;
+    AlignedBuffer<Wt> out(size_t(blocks * Kpad * NG * W));
+    for (int64_t q = 0; q < NG; ++q)
+        for (int64_t u = 0; u < units; ++u) {
+            const float* row = w + (q * units + u) * K;
+            for (int64_t k = 0; k < K; ++k) out.data()[packed_index<Wt>(u, k, q, K, NG, W)] = convert<Wt>(row[k]);
         }
     return out;
 }
 
+template <class Wt>
+void pack_matrices(PackedMatrices<Wt>& m, const float* w_ih, const float* w_hh, const float* w_hr,
+                   const LstmSpec& s, int64_t layer, int64_t W) {
+    m.w_ih = pack<Wt>(w_ih, s.hidden_size, s.layer_input(layer), 4, W);
+    m.w_hh = pack<Wt>(w_hh, s.hidden_size, s.real_hidden(), 4, W);
+    if (w_hr) m.w_hr = pack<Wt>(w_hr, s.proj_size, s.hidden_size, 1, W);
+}
+
 }  // namespace
 
-LstmModel::LstmModel(const LstmSpec& spec, const std::vector<const float*>& tensors)
-    : spec_(spec), width_(kernels().width) {
+template <>
+const PackedMatrices<float>& LstmModel::matrices<float>(const Direction& d) {
+    return d.f32;
+}
+template <>
+const PackedMatrices<uint16_t>& LstmModel::matrices<uint16_t>(const Direction& d) {
+    return d.bf16;
+}
+
+LstmModel::LstmModel(const LstmSpec& spec, const std::vector<const float*>& tensors, WeightType weights)
+    : spec_(spec), weights_(weights), width_(kernels().width) {
     check_spec(spec);
     const int64_t H = spec.hidden_size, R = spec.real_hidden(), P = spec.proj_size, W = width_;
     const int64_t D = spec.directions(), per = spec.tensors_per_direction();
@@ -128,8 +174,6 @@ LstmModel::LstmModel(const LstmSpec& spec, const std::vector<const float*>& tens
             check(t[0], 4 * H * K, "weight_ih");
             check(t[1], 4 * H * R, "weight_hh");
             Direction& dir = dirs_[size_t(l * D + d)];
-            dir.w_ih = pack_gates(t[0], H, K, W, blocks_);
-            dir.w_hh = pack_gates(t[1], H, R, W, blocks_);
             dir.bias = AlignedFloats(size_t(blocks_ * 4 * W));
             int64_t next = 2;
             if (spec.bias) {
@@ -140,13 +184,12 @@ LstmModel::LstmModel(const LstmSpec& spec, const std::vector<const float*>& tens
                         dir.bias.data()[((u / W) * 4 + q) * W + u % W] = t[2][q * H + u] + t[3][q * H + u];
                 next = 4;
             }
-            if (P > 0) {
-                const float* w = t[next];
-                check(w, P * H, "weight_hr");
-                dir.w_hr = AlignedFloats(size_t(proj_blocks_ * H * W));
-                for (int64_t u = 0; u < P; ++u)
-                    for (int64_t k = 0; k < H; ++k) dir.w_hr.data()[((u / W) * H + k) * W + u % W] = w[u * H + k];
-            }
+            const float* w_hr = P > 0 ? t[next] : nullptr;
+            if (w_hr) check(w_hr, P * H, "weight_hr");
+            if (weights == WeightType::Float32)
+                pack_matrices(dir.f32, t[0], t[1], w_hr, spec, l, W);
+            else
+                pack_matrices(dir.bf16, t[0], t[1], w_hr, spec, l, W);
         }
 }
 
@@ -197,7 +240,21 @@ struct DirScratch {
 }  // namespace
 
 void LstmModel::forward(const ForwardArgs& a) const {
-    const Kernels& K = kernels();
+    if (weights_ == WeightType::Float32)
+        run<float>(a);
+    else
+        run<uint16_t>(a);
+}
+
+template <class Wt>
+void LstmModel::run(const ForwardArgs& a) const {
+    const Kernels& kt = kernels();
+    const GemmKernels<Wt>& K = [&]() -> const GemmKernels<Wt>& {
+        if constexpr (std::is_same_v<Wt, float>)
+            return kt.f32;
+        else
+            return kt.bf16;
+    }();
     const LstmSpec& s = spec_;
     const int64_t T = a.steps, B = a.batch, H = s.hidden_size, R = s.real_hidden(), P = s.proj_size;
     const int64_t D = s.directions(), L = s.num_layers, W = width_, nb = blocks_;
@@ -262,7 +319,8 @@ void LstmModel::forward(const ForwardArgs& a) const {
 
     // --- one direction of one layer, run by `nthreads` threads that share `bar`.
     auto run_direction = [&](int64_t layer, int64_t d, const DirScratch& sc, int tid, int nthreads, SpinBarrier* bar) {
-        const Direction& w = dirs_[size_t(layer * D + d)];
+        const Direction& dir = dirs_[size_t(layer * D + d)];
+        const PackedMatrices<Wt>& w = matrices<Wt>(dir);
         const int64_t Kin = s.layer_input(layer);
         const int64_t idx = layer * D + d;
         const bool last = layer == L - 1;
@@ -308,7 +366,7 @@ void LstmModel::forward(const ForwardArgs& a) const {
                         gr[n] = sc.g + ((st - s0) * B + b) * gate_row;
                         ++n;
                     }
-            K.input_projection(xr, n, Kin, w.w_ih.data(), w.bias.data(), gr, blocks.begin, blocks.end);
+            K.input_projection(xr, n, Kin, w.w_ih.data(), dir.bias.data(), gr, blocks.begin, blocks.end);
             sync();
             for (int64_t st = s0; st < s1; ++st) {
                 const float** g = const_cast<const float**>(my + 2 * chunk * B);

@@ -19,6 +19,9 @@
 //   One weight load therefore feeds all four gates of W units, and the gate nonlinearity
 //   runs in registers right after the dot products (no 4H pre-activation round trip).
 //   Units past H (padding) have zero weights and bias, so their c and h stay exactly 0.
+//   bfloat16 storage (opt-in) pairs consecutive k in one 32-bit lane instead:
+//   packed[((b·Kp + k/2)·4 + q)·2W + 2j + k%2], Kp = ceil(K/2), so one vector load gives
+//   the weights of k and k+1 (widened by a shift and a mask).
 //   W_hr is packed the same way with one "gate": packed[(b·H + k)·W + j] = W_hr[b·W + j][k].
 //
 // Sequence lengths follow pack_padded_sequence(enforce_sorted=False) → LSTM →
@@ -28,7 +31,9 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <memory>
+#include <new>
 #include <vector>
 
 namespace lstm_fast {
@@ -72,20 +77,40 @@ struct ForwardArgs {
     float* c_n = nullptr;             // (L·D, B, H) contiguous
 };
 
-// 64-byte aligned float buffer, zero-filled.
-struct AlignedFloats {
-    AlignedFloats() = default;
-    explicit AlignedFloats(size_t n);
-    float* data() { return ptr.get(); }
-    const float* data() const { return ptr.get(); }
+// 64-byte aligned buffer, zero-filled.
+template <class T>
+class AlignedBuffer {
+  public:
+    AlignedBuffer() = default;
+    explicit AlignedBuffer(size_t n) : ptr(n ? static_cast<T*>(::operator new[](n * sizeof(T), std::align_val_t(64))) : nullptr), count(n) {
+        if (n) std::memset(static_cast<void*>(ptr.get()), 0, n * sizeof(T));
+    }
+    T* data() { return ptr.get(); }
+    const T* data() const { return ptr.get(); }
     size_t size() const { return count; }
 
   private:
     struct Free {
-        void operator()(float* p) const;
+        void operator()(T* p) const { ::operator delete[](p, std::align_val_t(64)); }
     };
-    std::unique_ptr<float, Free> ptr;
+    std::unique_ptr<T, Free> ptr;
     size_t count = 0;
+};
+using AlignedFloats = AlignedBuffer<float>;
+
+// How the weight matrices are stored. Float32 is exact (torch parity); Bfloat16 halves
+// the bytes streamed per step (the batch-1 bottleneck) at ~3 significant digits per
+// weight: weights are rounded once at load, widened back to float in registers, and
+// all arithmetic (h, c, gates, sums) stays float32.
+enum class WeightType { Float32, Bfloat16 };
+
+// The weight matrices of one (layer, direction) in the packed layout, stored as Wt
+// (float, or uint16_t holding bfloat16).
+template <class Wt>
+struct PackedMatrices {
+    AlignedBuffer<Wt> w_ih;  // packed (nb, I_k, 4W)
+    AlignedBuffer<Wt> w_hh;  // packed (nb, R, 4W)
+    AlignedBuffer<Wt> w_hr;  // packed (nbp, H, W), empty without projection
 };
 
 // An LSTM with weights packed for the kernels of the ISA chosen at start-up.
@@ -96,7 +121,8 @@ class LstmModel {
     // `tensors`: for each layer, for each direction, the torch tensors in the order
     // w_ih, w_hh, [b_ih, b_hh], [w_hr], each row-major with the shapes above.
     // Throws std::invalid_argument on a bad spec or non-finite weights.
-    LstmModel(const LstmSpec& spec, const std::vector<const float*>& tensors);
+    LstmModel(const LstmSpec& spec, const std::vector<const float*>& tensors,
+              WeightType weights = WeightType::Float32);
 
     // Checks lengths, states and inputs (finite values, sizes), then runs.
     // Throws std::invalid_argument / std::length_error on bad input.
@@ -104,15 +130,21 @@ class LstmModel {
 
     const LstmSpec& spec() const { return spec_; }
     int64_t block_width() const { return width_; }
+    WeightType weight_type() const { return weights_; }
 
   private:
     struct Direction {
-        AlignedFloats w_ih;  // packed (nb, I_k, 4W)
-        AlignedFloats w_hh;  // packed (nb, R, 4W)
-        AlignedFloats bias;  // packed (nb, 4W): b_ih + b_hh
-        AlignedFloats w_hr;  // packed (nbp, H, W), empty without projection
+        PackedMatrices<float> f32;      // filled for WeightType::Float32
+        PackedMatrices<uint16_t> bf16;  // filled for WeightType::Bfloat16
+        AlignedFloats bias;       // packed (nb, 4W): b_ih + b_hh, always float
     };
+    template <class Wt>
+    void run(const ForwardArgs& args) const;
+    template <class Wt>
+    static const PackedMatrices<Wt>& matrices(const Direction& d);
+
     LstmSpec spec_;
+    WeightType weights_;
     int64_t width_;
     int64_t blocks_;       // ceil(H / W)
     int64_t proj_blocks_;  // ceil(P / W)

@@ -3,6 +3,8 @@
 
 #include <immintrin.h>
 
+#include <cstdint>
+
 #include "vec.h"
 
 namespace lstm_fast {
@@ -18,6 +20,11 @@ struct Vec<Avx2> {
     using M = __m256;
     static T load(const float* p) { return _mm256_loadu_ps(p); }
     static void store(float* p, T a) { _mm256_storeu_ps(p, a); }
+    static void widen_pairs(const uint16_t* p, T& lo, T& hi) {
+        const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+        lo = _mm256_castsi256_ps(_mm256_slli_epi32(v, 16));
+        hi = _mm256_castsi256_ps(_mm256_and_si256(v, _mm256_set1_epi32(int(0xffff0000u))));
+    }
     static T set1(float x) { return _mm256_set1_ps(x); }
     static T add(T a, T b) { return _mm256_add_ps(a, b); }
     static T sub(T a, T b) { return _mm256_sub_ps(a, b); }

@@ -3,6 +3,8 @@
 
 #include <immintrin.h>
 
+#include <cstdint>
+
 #include "vec.h"
 
 namespace lstm_fast {
@@ -18,6 +20,11 @@ struct Vec<Avx512> {
     using M = __mmask16;
     static T load(const float* p) { return _mm512_loadu_ps(p); }
     static void store(float* p, T a) { _mm512_storeu_ps(p, a); }
+    static void widen_pairs(const uint16_t* p, T& lo, T& hi) {
+        const __m512i v = _mm512_loadu_si512(p);
+        lo = _mm512_castsi512_ps(_mm512_slli_epi32(v, 16));
+        hi = _mm512_castsi512_ps(_mm512_and_si512(v, _mm512_set1_epi32(int(0xffff0000u))));
+    }
     static T set1(float x) { return _mm512_set1_ps(x); }
     static T add(T a, T b) { return _mm512_add_ps(a, b); }
     static T sub(T a, T b) { return _mm512_sub_ps(a, b); }

@@ -34,6 +34,15 @@ struct Vec<Generic> {
         return r;
     }
     static void store(float* p, T a) { std::memcpy(p, a.v, sizeof a.v); }
+    // 2W bfloat16 values stored as W pairs (lane j: bits 0-15 = a_j, bits 16-31 = b_j)
+    // widened to two float vectors: lo = a, hi = b.
+    static void widen_pairs(const uint16_t* p, T& lo, T& hi) {
+        for (int j = 0; j < W; ++j) {
+            uint32_t a = uint32_t(p[2 * j]) << 16, b = uint32_t(p[2 * j + 1]) << 16;
+            std::memcpy(&lo.v[j], &a, sizeof a);
+            std::memcpy(&hi.v[j], &b, sizeof b);
+        }
+    }
     static T set1(float x) { LSTM_FAST_MAP(x); }
     static T add(T a, T b) { LSTM_FAST_MAP(a.v[j] + b.v[j]); }
     static T sub(T a, T b) { LSTM_FAST_MAP(a.v[j] - b.v[j]); }

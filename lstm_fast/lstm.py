@@ -38,6 +38,9 @@ def weight_shapes(input_size, hidden_size, num_layers=1, bias=True, bidirectiona
     return shapes
 
 
+_WEIGHT_DTYPES = {"float32": "float32", "fp32": "float32", "bfloat16": "bfloat16", "bf16": "bfloat16"}
+
+
 def _size(value: Any, name: str, minimum: int) -> int:
     try:
         value = operator.index(value)
@@ -71,11 +74,17 @@ class LSTM:
     torch's do (uniform in ±1/sqrt(hidden_size), from ``seed``); load trained ones with
     :meth:`load_state_dict` or :meth:`from_torch`. The model is immutable between
     loads, so one instance may be called from many threads at once.
+
+    ``weights_dtype="bfloat16"`` (opt-in; ``"bf16"`` too) stores the weight matrices in
+    bfloat16 for the kernel, halving the bytes each step streams from cache — the
+    bottleneck at batch 1. Arithmetic stays float32; only the weights are rounded (to
+    ~3 significant digits), so outputs differ from float32 by ~1e-3 (measured in
+    tests/test_bf16.py). ``state_dict()`` still returns the float32 weights.
     """
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
-                 proj_size: int = 0, *, seed: int | None = None):
+                 proj_size: int = 0, *, seed: int | None = None, weights_dtype: str = "float32"):
         self.input_size = _size(input_size, "input_size", 1)
         self.hidden_size = _size(hidden_size, "hidden_size", 1)
         self.num_layers = _size(num_layers, "num_layers", 1)
@@ -88,6 +97,9 @@ class LSTM:
         self.batch_first = bool(batch_first)
         self.dropout = float(dropout)
         self.bidirectional = bool(bidirectional)
+        if weights_dtype not in _WEIGHT_DTYPES:
+            raise ValueError(f"weights_dtype must be 'float32' or 'bfloat16' (or 'bf16'), got {weights_dtype!r}")
+        self.weights_dtype = _WEIGHT_DTYPES[weights_dtype]
         shapes = self._shapes()
         n_params = sum(int(np.prod(s)) for s in shapes.values())
         if n_params > 1 << 31:  # checked before allocating anything
@@ -103,7 +115,7 @@ class LSTM:
 
     def _load(self, params: dict) -> None:
         core = _core.LstmModel(self.input_size, self.hidden_size, self.num_layers, self.bias,
-                               self.bidirectional, self.proj_size, list(params.values()))
+                               self.bidirectional, self.proj_size, list(params.values()), self.weights_dtype)
         for arr in params.values():
             arr.flags.writeable = False
         # One assignment swaps weights and kernel model together: a concurrent call sees old or new, never a mix.
@@ -144,7 +156,7 @@ class LSTM:
         self._load(params)
 
     @classmethod
-    def from_torch(cls, module: Any) -> "LSTM":
+    def from_torch(cls, module: Any, *, weights_dtype: str = "float32") -> "LSTM":
         """An ``LSTM`` with the configuration and weights of a ``torch.nn.LSTM``."""
         for attr in ("input_size", "hidden_size", "num_layers", "bias", "batch_first", "bidirectional", "state_dict"):
             if not hasattr(module, attr):
@@ -152,7 +164,8 @@ class LSTM:
         if getattr(module, "mode", "LSTM") != "LSTM":
             raise TypeError(f"from_torch expects an LSTM, got a {module.mode} module")
         m = cls(module.input_size, module.hidden_size, module.num_layers, module.bias, module.batch_first,
-                float(module.dropout), module.bidirectional, getattr(module, "proj_size", 0))
+                float(module.dropout), module.bidirectional, getattr(module, "proj_size", 0),
+                weights_dtype=weights_dtype)
         m.load_state_dict(module.state_dict())
         return m
 
@@ -179,5 +192,6 @@ class LSTM:
             f", {k}={v}" for k, v, d in (("num_layers", self.num_layers, 1), ("bias", self.bias, True),
                                          ("batch_first", self.batch_first, False), ("dropout", self.dropout, 0.0),
                                          ("bidirectional", self.bidirectional, False),
-                                         ("proj_size", self.proj_size, 0)) if v != d)
+                                         ("proj_size", self.proj_size, 0),
+                                         ("weights_dtype", repr(self.weights_dtype), "'float32'")) if v != d)
         return f"LSTM({self.input_size}, {self.hidden_size}{extra})"

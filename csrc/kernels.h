@@ -13,6 +13,23 @@ namespace lstm_fast {
 // bfloat16 weights are stored as the high 16 bits of the float (round to nearest even).
 using bf16_t = uint16_t;
 
+// One recurrent step over `nrows` rows: z = (g_rows[r], or bias + W_ih*x_rows[r] when
+// g_rows is null: the fused single-step path) + W_hh*h_rows[r]; then the gates.
+template <class Wt>
+struct StepArgs {
+    const float* const* g_rows;  // precomputed input projections (nb*4W per row), or nullptr
+    const float* const* x_rows;  // with g_rows == nullptr: the inputs (Kx per row) ...
+    int64_t Kx;
+    const Wt* w_ih;              // ... their packed weights and the packed bias
+    const float* bias;
+    const float* const* h_rows;  // h_{t-1} (K = R per row)
+    int64_t K;
+    const Wt* w_hh;
+    float* const* c_rows;        // c, updated in place (nb*W per row)
+    float* const* out_rows;      // o*tanh(c) (nb*W per row)
+    int64_t nrows;
+};
+
 // The three weight-streaming kernels, for one weight storage type Wt (float or bf16_t).
 // Weights are widened to float in registers; h, c, gates and sums stay float32.
 template <class Wt>
@@ -22,10 +39,9 @@ struct GemmKernels {
     void (*input_projection)(const float* const* x_rows, int64_t nrows, int64_t K, const Wt* w,
                              const float* bias, float* const* g_rows, int64_t b0, int64_t b1);
 
-    // One recurrent step for blocks [b0, b1): z = g_rows[r] + W_hh*h_rows[r] (K = R inputs),
-    // then c_rows[r] <- f*c + i*g and out_rows[r] <- o*tanh(c), W units per block.
-    void (*lstm_step)(const float* const* g_rows, const float* const* h_rows, float* const* c_rows,
-                      float* const* out_rows, int64_t nrows, int64_t K, const Wt* w_hh, int64_t b0, int64_t b1);
+    // One recurrent step for blocks [b0, b1) (see StepArgs): c <- f*c + i*g and
+    // out <- o*tanh(c), W units per block.
+    void (*lstm_step)(const StepArgs<Wt>& args, int64_t b0, int64_t b1);
 
     // h_rows[r][b*W ...] = sum_k m_rows[r][k] * w_hr[(b*K + k)*W ...], blocks [b0, b1).
     void (*projection)(const float* const* m_rows, float* const* h_rows, int64_t nrows, int64_t K,

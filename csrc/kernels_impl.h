@@ -241,14 +241,8 @@ struct InputProjection {
 
 template <class Isa, class Wt>
 struct Step {
-    const float* const* g_rows;
-    const float* const* h_rows;
-    float* const* c_rows;
-    float* const* out_rows;
-    int64_t K;
-    const Wt* w;
+    const StepArgs<Wt>& a;
     int64_t b;
-
 
     template <int MR>
     void run(int64_t r0) const {
@@ -256,19 +250,27 @@ struct Step {
         using A = Act<Isa>;
         constexpr int W = V::W;
         typename V::T acc[MR][4];
-        for (int r = 0; r < MR; ++r)
-            for (int q = 0; q < 4; ++q) acc[r][q] = V::load(g_rows[r0 + r] + b * 4 * W + q * W);
-        accumulate<Isa, MR, 4>(acc, h_rows + r0, K, w + b * block_size<Wt>(K, 4 * W));
+        if (a.g_rows) {
+            for (int r = 0; r < MR; ++r)
+                for (int q = 0; q < 4; ++q) acc[r][q] = V::load(a.g_rows[r0 + r] + b * 4 * W + q * W);
+        } else {
+            // Single-step calls (streaming): the input projection joins the same pass,
+            // with no gate buffer and no barrier between the two products.
+            for (int r = 0; r < MR; ++r)
+                for (int q = 0; q < 4; ++q) acc[r][q] = V::load(a.bias + b * 4 * W + q * W);
+            accumulate<Isa, MR, 4>(acc, a.x_rows + r0, a.Kx, a.w_ih + b * block_size<Wt>(a.Kx, 4 * W));
+        }
+        accumulate<Isa, MR, 4>(acc, a.h_rows + r0, a.K, a.w_hh + b * block_size<Wt>(a.K, 4 * W));
         // Fused gates: the four pre-activations of these W units are in registers.
         for (int r = 0; r < MR; ++r) {
-            float* c = c_rows[r0 + r] + b * W;
+            float* c = a.c_rows[r0 + r] + b * W;
             typename V::T i = A::sigmoid(acc[r][0]);
             typename V::T f = A::sigmoid(acc[r][1]);
             typename V::T g = A::tanh(acc[r][2]);
             typename V::T o = A::sigmoid(acc[r][3]);
             typename V::T cn = V::fma(f, V::load(c), V::mul(i, g));
             V::store(c, cn);
-            V::store(out_rows[r0 + r] + b * W, V::mul(o, A::tanh(cn)));
+            V::store(a.out_rows[r0 + r] + b * W, V::mul(o, A::tanh(cn)));
         }
     }
 };
@@ -303,11 +305,10 @@ void input_projection(const float* const* x_rows, int64_t nrows, int64_t K, cons
 }
 
 template <class Isa, class Wt>
-void lstm_step(const float* const* g_rows, const float* const* h_rows, float* const* c_rows, float* const* out_rows,
-               int64_t nrows, int64_t K, const Wt* w_hh, int64_t b0, int64_t b1) {
+void lstm_step(const StepArgs<Wt>& args, int64_t b0, int64_t b1) {
     for (int64_t b = b0; b < b1; ++b) {
-        Step<Isa, Wt> body{g_rows, h_rows, c_rows, out_rows, K, w_hh, b};
-        for_row_tiles<tile_rows<Isa, Wt>()>(0, nrows, body);
+        Step<Isa, Wt> body{args, b};
+        for_row_tiles<tile_rows<Isa, Wt>()>(0, args.nrows, body);
     }
 }
 

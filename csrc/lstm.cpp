@@ -343,19 +343,13 @@ void LstmModel::run(const ForwardArgs& a) const {
         const Range cols = P > 0 ? Range{std::min(pblocks.begin * W, R), std::min(pblocks.end * W, R)}
                                  : Range{std::min(blocks.begin * W, R), std::min(blocks.end * W, R)};
 
-        if (tid == 0) {
-            for (int64_t b = 0; b < B; ++b) {
-                float* h = sc.h[0] + b * Hq;
-                std::memset(h, 0, size_t(Hq) * sizeof(float));
-                if (a.h0) std::memcpy(h, a.h0 + (idx * B + b) * R, size_t(R) * sizeof(float));
-                float* c = sc.c + b * Hp;
-                std::memset(c, 0, size_t(Hp) * sizeof(float));
-                if (a.c0) std::memcpy(c, a.c0 + (idx * B + b) * H, size_t(H) * sizeof(float));
-            }
-        }
+        // A single-step call (streaming) fuses the input projection into the step.
+        const bool fused = max_len == 1;
         for (int64_t s0 = 0; s0 < max_len; s0 += chunk) {
             const int64_t s1 = std::min(max_len, s0 + chunk);
             // Input projection for every (step, row) of this chunk that is in a sequence.
+            // Each thread computes and later reads only its own blocks of the gate buffer,
+            // so no barrier is needed between the projection and the steps.
             const float** xr = const_cast<const float**>(my);
             float** gr = my + chunk * B;
             int64_t n = 0;
@@ -366,8 +360,8 @@ void LstmModel::run(const ForwardArgs& a) const {
                         gr[n] = sc.g + ((st - s0) * B + b) * gate_row;
                         ++n;
                     }
-            K.input_projection(xr, n, Kin, w.w_ih.data(), dir.bias.data(), gr, blocks.begin, blocks.end);
-            sync();
+            if (!fused)
+                K.input_projection(xr, n, Kin, w.w_ih.data(), dir.bias.data(), gr, blocks.begin, blocks.end);
             for (int64_t st = s0; st < s1; ++st) {
                 const float** g = const_cast<const float**>(my + 2 * chunk * B);
                 const float** hp = g + B;
@@ -384,7 +378,9 @@ void LstmModel::run(const ForwardArgs& a) const {
                         o[act] = (P > 0 ? sc.m + b * Hp : hnext + b * Hq);
                         ++act;
                     }
-                K.lstm_step(g, hp, c, o, act, R, w.w_hh.data(), blocks.begin, blocks.end);
+                StepArgs<Wt> step{fused ? nullptr : g, xr, Kin, w.w_ih.data(), dir.bias.data(), hp, R,
+                                  w.w_hh.data(), c, o, act};
+                K.lstm_step(step, blocks.begin, blocks.end);
                 if (P > 0) {
                     sync();  // m complete before the projection reads all of it
                     float** hn = c;  // reuse: c pointers are not needed after the gates
@@ -409,13 +405,28 @@ void LstmModel::run(const ForwardArgs& a) const {
         }
     };
 
+    // Initial state into a direction's scratch, before its threads start.
+    auto init_state = [&](int64_t layer, int64_t d, const DirScratch& sc) {
+        const int64_t idx = layer * D + d;
+        for (int64_t b = 0; b < B; ++b) {
+            float* h = sc.h[0] + b * Hq;
+            std::memset(h, 0, size_t(Hq) * sizeof(float));
+            if (a.h0) std::memcpy(h, a.h0 + (idx * B + b) * R, size_t(R) * sizeof(float));
+            float* c = sc.c + b * Hp;
+            std::memset(c, 0, size_t(Hp) * sizeof(float));
+            if (a.c0) std::memcpy(c, a.c0 + (idx * B + b) * H, size_t(H) * sizeof(float));
+        }
+    };
+
     for (int64_t layer = 0; layer < L; ++layer) {
         if (parallel_dirs) {
+            for (int64_t d = 0; d < D; ++d) init_state(layer, d, scratch[d]);
             parallel_run(2, [&](int tid, int n) {
                 for (int64_t d = tid; d < D; d += n) run_direction(layer, d, scratch[d % slots], 0, 1, nullptr);
             });
         } else {
             for (int64_t d = 0; d < D; ++d) {
+                init_state(layer, d, scratch[0]);
                 const int n = std::min<int>(dir_threads, get_num_threads());
                 SpinBarrier bar(n);
                 parallel_run(n, [&](int tid, int nt) { run_direction(layer, d, scratch[0], tid, nt, &bar); });

@@ -169,3 +169,24 @@ def test_thread_count_does_not_change_results(threads, bidirectional, proj_size,
         assert_close(m(x), ref(x))
     finally:
         lstm_fast.set_num_threads(old)
+
+
+@pytest.mark.parametrize("weights_dtype", ["float32", "bfloat16"])
+def test_streaming_single_steps_split_across_threads(weights_dtype, rng):
+    # One-step calls take the fused path (input projection inside the step); H = 200
+    # is large enough for the step to be split across threads.
+    m = lstm_fast.LSTM(48, 200, num_layers=2, proj_size=30, seed=12, weights_dtype=weights_dtype)
+    x = rng.standard_normal((6, 2, 48)).astype(np.float32)
+    old = lstm_fast.get_num_threads()
+    try:
+        lstm_fast.set_num_threads(2)
+        y_full, (h_full, c_full) = m(x)
+        state, ys = None, []
+        for t in range(6):
+            y, state = m(x[t:t + 1], state)
+            ys.append(y)
+    finally:
+        lstm_fast.set_num_threads(old)
+    np.testing.assert_allclose(np.concatenate(ys), y_full, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(state[0], h_full, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(state[1], c_full, rtol=0, atol=1e-6)

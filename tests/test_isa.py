@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 
 import numpy as np
 import pytest
@@ -31,9 +32,14 @@ print(json.dumps(out))
 """
 
 
+# Subprocesses start outside the source tree, so they import the installed package.
+NEUTRAL_CWD = tempfile.gettempdir()
+
+
 def run_with_isa(isa):
     env = dict(os.environ, LSTM_FAST_ISA=isa)
-    proc = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, timeout=120,
+                          cwd=NEUTRAL_CWD)
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
 
@@ -63,6 +69,7 @@ def test_baseline_is_an_alias_for_generic():
 @pytest.mark.parametrize("value", ["sse9", "AVX2 "])
 def test_unknown_isa_fails_the_import_clearly(value):
     env = dict(os.environ, LSTM_FAST_ISA=value)
-    proc = subprocess.run([sys.executable, "-c", "import lstm_fast"], env=env, capture_output=True, text=True, timeout=60)
+    proc = subprocess.run([sys.executable, "-c", "import lstm_fast"], env=env, capture_output=True, text=True, timeout=60,
+                          cwd=NEUTRAL_CWD)
     assert proc.returncode != 0
     assert "LSTM_FAST_ISA" in proc.stderr and "not a compiled path" in proc.stderr

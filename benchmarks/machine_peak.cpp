@@ -3,6 +3,7 @@
 // Built and run by machine_peak.py (g++ -O2 -mavx2 -mfma [-mavx512f]).
 #include <immintrin.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -51,21 +52,29 @@ static double fma_peak(long iters, float seed) {
     return double(iters) * 12 * kLanes * 2 / s / 1e9;
 }
 
-// Sum a buffer of `bytes` repeatedly with 8 accumulators: GB/s read from where it fits.
+// Sum a buffer of `bytes` repeatedly with 8 accumulators (named variables: an array
+// of vectors may be kept in memory by the compiler): GB/s read from where it fits.
 static double read_bandwidth(size_t bytes) {
     std::vector<float> buf(bytes / sizeof(float), 1.0f);
     const size_t n = buf.size() / (8 * kLanes) * (8 * kLanes);
     const long reps = long(std::max<size_t>(4, (size_t(2) << 30) / bytes));
-    V acc[8];
-    for (auto& a : acc) a = vset(0.0f);
-    for (size_t i = 0; i < n; i += kLanes) acc[0] = vadd(acc[0], vload(&buf[i]));  // warm up
+    V a0 = vset(0), a1 = vset(0), a2 = vset(0), a3 = vset(0), a4 = vset(0), a5 = vset(0), a6 = vset(0), a7 = vset(0);
+    const float* p = buf.data();
+    for (size_t i = 0; i < n; i += kLanes) a0 = vadd(a0, vload(p + i));  // warm up
     auto t0 = Clock::now();
     for (long r = 0; r < reps; ++r)
-        for (size_t i = 0; i < n; i += 8 * kLanes)
-            for (int j = 0; j < 8; ++j) acc[j] = vadd(acc[j], vload(&buf[i + j * kLanes]));
+        for (size_t i = 0; i < n; i += 8 * kLanes) {
+            a0 = vadd(a0, vload(p + i));
+            a1 = vadd(a1, vload(p + i + kLanes));
+            a2 = vadd(a2, vload(p + i + 2 * kLanes));
+            a3 = vadd(a3, vload(p + i + 3 * kLanes));
+            a4 = vadd(a4, vload(p + i + 4 * kLanes));
+            a5 = vadd(a5, vload(p + i + 5 * kLanes));
+            a6 = vadd(a6, vload(p + i + 6 * kLanes));
+            a7 = vadd(a7, vload(p + i + 7 * kLanes));
+        }
     double s = std::chrono::duration<double>(Clock::now() - t0).count();
-    V sum = acc[0];
-    for (int j = 1; j < 8; ++j) sum = vadd(sum, acc[j]);
+    V sum = vadd(vadd(vadd(a0, a1), vadd(a2, a3)), vadd(vadd(a4, a5), vadd(a6, a7)));
     if (vsum(sum) == -1.0f) std::puts("");
     return double(n) * sizeof(float) * reps / s / 1e9;
 }

@@ -202,6 +202,7 @@ namespace {
 // so a step must carry a few µs of work per thread before splitting pays.
 constexpr int64_t kSplitStepWork = 1 << 16;        // per-step 4H·R·B to split a direction
 constexpr int64_t kSplitDirectionWork = 1 << 18;   // per-direction total to run directions in parallel
+constexpr size_t kKeepWorkspaceBytes = size_t(64) << 20;
 constexpr int64_t kChunkFloats = 1 << 15;          // input-projection chunk: 128 KiB of gates
 
 // Per-call scratch, reused by the calling thread across calls (no allocation in the
@@ -437,6 +438,9 @@ void LstmModel::run(const ForwardArgs& a) const {
     for (int64_t b = 0; b < B; ++b)
         for (int64_t t = len(b); t < T; ++t)
             std::memset(a.y.data + t * a.y.t_stride + b * a.y.b_stride, 0, size_t(D * R) * sizeof(float));
+    // A service thread keeps a small workspace for its next call, but not the memory of
+    // one giant call: past kKeepWorkspace it is released (a call that big amortizes it).
+    if (ws.floats.size() * sizeof(float) > kKeepWorkspaceBytes) ws.floats = AlignedFloats();
 }
 
 }  // namespace lstm_fast

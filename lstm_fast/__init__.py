@@ -3,8 +3,11 @@
 ``lstm_fast.LSTM`` mirrors ``torch.nn.LSTM`` (weight names, shapes, semantics) and
 runs a hand-vectorized C++ kernel chosen at run time for the CPU (AVX-512, AVX2+FMA
 or portable code). NumPy in, NumPy out; the GIL is released while it computes.
+The model families (``TextClassifier``, ``TextToImage``) load on first use, so
+``import lstm_fast`` stays light.
 """
 
+from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version as _version
 
 from ._core import get_num_threads, set_num_threads
@@ -15,4 +18,18 @@ try:
 except PackageNotFoundError:  # running from a source tree without installing
     __version__ = "0+unknown"
 
-__all__ = ["LSTM", "cpu_info", "get_num_threads", "set_num_threads", "__version__"]
+_LAZY = {"TextClassifier": "lstm_fast.classifier", "TextToImage": "lstm_fast.text2image"}
+
+__all__ = ["LSTM", "TextClassifier", "TextToImage", "cpu_info", "get_num_threads", "set_num_threads", "__version__"]
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        value = getattr(import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'lstm_fast' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

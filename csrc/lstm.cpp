@@ -288,10 +288,10 @@ void LstmModel::run(const ForwardArgs& a) const {
     const int64_t chunk = std::max<int64_t>(1, std::min<int64_t>(std::max<int64_t>(max_len, 1),
                                                                   kChunkFloats / std::max<int64_t>(1, B * gate_row)));
     const int64_t threads = get_num_threads();
-    const int64_t step_work = 4 * H * R * B;
-    const bool parallel_dirs = D == 2 && threads >= 2 && step_work * max_len >= kSplitDirectionWork;
-    const int dir_threads = int(std::max<int64_t>(
-        1, std::min<int64_t>({parallel_dirs ? 1 : threads, nb, std::max<int64_t>(1, step_work / kSplitStepWork)})));
+    const double step_work = 4.0 * double(H) * double(R) * double(B);  // double: a heuristic, never overflows
+    const bool parallel_dirs = D == 2 && threads >= 2 && step_work * double(max_len) >= double(kSplitDirectionWork);
+    const int64_t by_work = int64_t(std::min(step_work / double(kSplitStepWork), 1024.0));
+    const int dir_threads = int(std::max<int64_t>(1, std::min<int64_t>({parallel_dirs ? 1 : threads, nb, by_work})));
     const int64_t slots = parallel_dirs ? 2 : 1;
     const int64_t per_slot = mul_checked(mul_checked(chunk, B, "workspace"), gate_row, "workspace") +
                              mul_checked(B, 2 * Hq + Hp + (P > 0 ? Hp : 0), "workspace");

@@ -9,19 +9,19 @@ import torch
 
 from ..io import save_model
 from .model import CONFIG_VERSION, TextToImage
-from .spec import KIND, generator_shapes
+from .spec import KIND, generator_shapes, inference_shapes
 from .torch_model import AlignDRAW
 
 __all__ = ["export_text2image", "export_checkpoint", "torch_twin"]
 
 
 def export_text2image(path: str | os.PathLike, model: AlignDRAW, vocab: list[str], info: dict | None = None) -> None:
-    """Write the generator part of `model` (the inference network is not needed to draw).
+    """Write `model`: the generator, and the inference network (only the variational bound needs it).
 
     `info` (JSON-serialisable provenance: data, steps, metrics) goes to ``config["training"]``.
     """
-    state = {k: v.detach().cpu().to(torch.float32).numpy() for k, v in model.generator_state_dict().items()}
-    expected = generator_shapes(model.spec, len(vocab))
+    state = {k: v.detach().cpu().to(torch.float32).numpy() for k, v in model.state_dict().items()}
+    expected = {**generator_shapes(model.spec, len(vocab)), **inference_shapes(model.spec)}
     if {k: tuple(v.shape) for k, v in state.items()} != expected:
         raise ValueError("the model's parameters do not match its spec and vocabulary")
     config = {
@@ -43,11 +43,12 @@ def export_checkpoint(checkpoint: str | os.PathLike, path: str | os.PathLike) ->
 
 
 def torch_twin(t2i: TextToImage) -> AlignDRAW:
-    """The PyTorch model with the weights of a loaded TextToImage (evaluation mode, generation only)."""
+    """The PyTorch model with the weights of a loaded TextToImage, in evaluation mode.
+
+    Its inference network is loaded too when the file holds it (``t2i.has_inference``);
+    otherwise only generation is meaningful.
+    """
     model = AlignDRAW(t2i.spec, len(t2i.vocab))
-    missing, unexpected = model.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in t2i.tensors.items()},
-                                                strict=False)
-    gen = generator_shapes(t2i.spec, len(t2i.vocab))
-    if unexpected or any(k in gen for k in missing):
-        raise ValueError(f"tensors do not match the model: missing {missing}, unexpected {unexpected}")
+    model.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in t2i.tensors.items()},
+                          strict=t2i.has_inference)
     return model.eval()

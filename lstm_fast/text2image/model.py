@@ -17,7 +17,7 @@ import numpy as np
 from ..io import ModelFileError, load_model
 from ..lstm import LSTM
 from .captions import encode
-from .spec import KIND, Spec, generator_shapes
+from .spec import KIND, Spec, generator_shapes, inference_shapes
 
 __all__ = ["TextToImage", "CONFIG_VERSION", "DEFAULT_MODEL"]
 
@@ -28,7 +28,8 @@ _MAX_SIZE = 4096
 
 
 def _sigmoid(x):
-    return 1.0 / (1.0 + np.exp(-x))
+    # sigmoid(x) = (1 + tanh(x/2)) / 2 never overflows, unlike 1 / (1 + exp(-x)) at x << 0
+    return 0.5 + 0.5 * np.tanh(0.5 * x)
 
 
 def filterbank(params: np.ndarray, n: int, height: int, width: int):
@@ -88,9 +89,12 @@ class TextToImage:
         self.vocab = list(vocab)
         self.info = info or {}
         expected = generator_shapes(spec, len(self.vocab))
-        if set(tensors) != set(expected):
-            raise ValueError(f"tensors must be exactly {sorted(expected)}")
-        self.tensors = {k: np.ascontiguousarray(tensors[k], dtype=np.float32) for k in expected}
+        optional = inference_shapes(spec)
+        if not set(expected) <= set(tensors) or set(tensors) - set(expected) not in (set(), set(optional)):
+            raise ValueError(f"tensors must be {sorted(expected)}, optionally with all of {sorted(optional)}")
+        # The inference network (for the variational bound) rides along when present; drawing ignores it.
+        self.has_inference = set(optional) <= set(tensors)
+        self.tensors = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in tensors.items()}
         t = self.tensors
         self._text = LSTM(spec.embed, spec.text_hidden, bidirectional=True)
         self._text.load_state_dict({k[len("text."):]: v for k, v in t.items() if k.startswith("text.")})
@@ -112,6 +116,9 @@ class TextToImage:
         spec = _check_spec(mf)
         info = mf.get("training", dict, default={})
         shapes = generator_shapes(spec, len(vocab))
+        optional = inference_shapes(spec)
+        if any(name in mf.tensors for name in optional):
+            shapes.update(optional)  # the inference network is all there or not at all
         extra = set(mf.tensors) - set(shapes)
         if extra:
             raise mf.error(sorted(extra)[0], "unexpected tensor")

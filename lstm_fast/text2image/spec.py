@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 
-__all__ = ["KIND", "Spec", "generator_shapes", "lstm_shapes", "lstm_cell_shapes"]
+__all__ = ["KIND", "Spec", "generator_shapes", "inference_shapes", "lstm_shapes", "lstm_cell_shapes"]
 
 KIND = "text_to_image"
 
@@ -83,5 +83,19 @@ def generator_shapes(spec: Spec, vocab_size: int) -> dict:
         "write_patch.weight": (s.write_n * s.write_n, s.dec),
         "write_patch.bias": (s.write_n * s.write_n,),
         "canvas_bias": (1,),
+    })
+    return shapes
+
+
+def inference_shapes(spec: Spec) -> dict:
+    """The inference network's tensors: needed only for the variational bound, optional in a file."""
+    s = spec
+    shapes = {"read_params.weight": (5, s.dec), "read_params.bias": (5,)}
+    shapes.update(lstm_cell_shapes("enc", 2 * s.read_n * s.read_n + s.dec + s.words, s.enc))
+    shapes.update({
+        "post_mu.weight": (s.latent, s.enc),
+        "post_mu.bias": (s.latent,),
+        "post_logsigma.weight": (s.latent, s.enc),
+        "post_logsigma.bias": (s.latent,),
     })
     return shapes

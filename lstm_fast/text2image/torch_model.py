@@ -22,7 +22,7 @@ from torch import nn
 from torch.nn import functional as F
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from .spec import Spec, generator_shapes
+from .spec import Spec
 
 __all__ = ["AlignDRAW", "filterbank"]
 
@@ -73,11 +73,6 @@ class AlignDRAW(nn.Module):
         self.enc = nn.LSTMCell(2 * s.read_n * s.read_n + s.dec + s.words, s.enc)
         self.post_mu = nn.Linear(s.enc, s.latent)
         self.post_logsigma = nn.Linear(s.enc, s.latent)
-
-    def generator_state_dict(self) -> dict:
-        """Only the tensors generation needs, named as in the model file."""
-        keep = generator_shapes(self.spec, self.vocab_size)
-        return {k: v for k, v in self.state_dict().items() if k in keep}
 
     # -- pieces shared by training and generation ------------------------------------------------
 

@@ -536,6 +536,7 @@ class Plan:
     min_reps: int = 20
     warmup_seconds: float = 0.2
     lead_call_below_us: float = 5000.0  # an untimed call opens each slice of calls shorter than this
+    settle_ms: float = 10.0  # pause between slices: the previous engine's spinning workers go to sleep
 
 
 QUICK = Plan(seconds=0.3, rounds=6, min_reps=5, warmup_seconds=0.05)
@@ -546,9 +547,12 @@ def time_interleaved(calls: dict, plan: Plan) -> dict:
 
     After a warm-up (which also estimates each call's cost), every round gives each
     engine one time slice of seconds/rounds of back-to-back timed calls (at least one);
-    the engine order rotates each round; there are enough rounds for ``min_reps`` calls. A slice of short calls opens with one untimed call, so the
-    previous engine's still-spinning worker threads and cache footprint are not charged
-    to the first timed call. The garbage collector is off while timing.
+    the engine order rotates each round; there are enough rounds for ``min_reps`` calls.
+    Each slice starts after a ``settle_ms`` pause, in which the previous engine's worker
+    threads stop spinning (libgomp, ONNX Runtime and TBB pools spin for a while after a
+    call and would steal a core from the next engine), and a slice of short calls opens
+    with one untimed call that wakes this engine's threads and brings its weights back into
+    cache. The garbage collector is off while timing.
     """
     names = list(calls)
     est = {}
@@ -570,6 +574,8 @@ def time_interleaved(calls: dict, plan: Plan) -> dict:
         for r in range(rounds):
             for name in names[r % len(names):] + names[:r % len(names)]:
                 call, out = calls[name], samples[name]
+                if plan.settle_ms > 0:
+                    time.sleep(plan.settle_ms / 1e3)
                 if est[name] < plan.lead_call_below_us:
                     call()
                 end = clock() + slice_ns
@@ -587,8 +593,9 @@ def time_interleaved(calls: dict, plan: Plan) -> dict:
 
 
 def summarize(us: np.ndarray) -> dict:
-    return {"median_us": float(np.median(us)), "p99_us": float(np.percentile(us, 99)),
-            "p90_us": float(np.percentile(us, 90)), "mean_us": float(us.mean()), "min_us": float(us.min()),
+    q = np.percentile(us, [25, 50, 75, 90, 99])
+    return {"median_us": float(q[1]), "p99_us": float(q[4]), "p25_us": float(q[0]), "p75_us": float(q[2]),
+            "p90_us": float(q[3]), "mean_us": float(us.mean()), "min_us": float(us.min()), "max_us": float(us.max()),
             "n": int(us.size)}
 
 
@@ -862,11 +869,12 @@ def write_png(results: list, path: str, log=print) -> bool:
         ax.set_xticks(range(len(rs)), [f"{r['name']}\n{r['shape']}" for r in rs], fontsize=8)
         ax.set_ylabel("median µs per call (log)")
         ax.set_title(f"{t} thread{'s' if t > 1 else ''}", fontsize=10)
-        ax.grid(axis="y", which="both", alpha=0.3)
+        ax.grid(axis="y", which="major", alpha=0.3)
     handles, labels = axes[0, 0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="upper center", ncol=len(labels), fontsize=8, frameon=False)
     fig.suptitle("lstm_fast vs peers: median latency per call, same weights (lower is better)", y=0.995, fontsize=11)
-    fig.tight_layout(rect=(0, 0, 1, 0.95))
+    fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.965), ncol=len(labels), fontsize=8,
+               frameon=False)
+    fig.tight_layout(rect=(0, 0, 1, 0.93))
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return True

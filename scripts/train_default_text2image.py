@@ -23,11 +23,12 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--run-dir", default=str(ROOT / "runs" / "text2image"))
     p.add_argument("--steps", type=int, default=10_000)
+    p.add_argument("--minutes", type=float, help="training-time budget; the run ends at whichever comes first")
     p.add_argument("--resume", action="store_true")
     p.add_argument("--export-only", action="store_true")
     p.add_argument("-o", "--output", default=str(DEFAULT_OUT))
     args = p.parse_args()
-    cfg = TrainConfig(out_dir=args.run_dir, steps=args.steps)
+    cfg = TrainConfig(out_dir=args.run_dir, steps=args.steps, minutes=args.minutes)
     if not args.export_only:
         train(cfg, resume=args.resume)
     export_checkpoint(Path(args.run_dir) / "checkpoint.pt", args.output)

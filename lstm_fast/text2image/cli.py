@@ -31,6 +31,7 @@ def register(sub) -> None:
     t.add_argument("--run-dir", type=Path, default=Path("runs/text2image"), help="checkpoints (default runs/text2image)")
     t.add_argument("--resume", action="store_true", help="continue from the checkpoint in --run-dir")
     t.add_argument("--steps", type=int, default=10_000, help="training batches (default 10000)")
+    t.add_argument("--minutes", type=float, help="training-time budget: stop (and anneal the learning rate) by then")
     t.add_argument("--batch-size", type=int, default=64)
     t.add_argument("--lr", type=float, default=1e-3)
     t.add_argument("--seed", type=int, default=0)
@@ -70,7 +71,7 @@ def _train(args: argparse.Namespace) -> int:
     sizes = {"dec": args.dec, "enc": args.enc, "latent": args.latent, "steps": args.draw_steps,
              "write_n": args.write_n, "read_n": args.read_n}
     spec = replace(Spec(), **{k: v for k, v in sizes.items() if v is not None})
-    cfg = TrainConfig(out_dir=str(args.run_dir), steps=args.steps, batch=args.batch_size, lr=args.lr, seed=args.seed,
+    cfg = TrainConfig(out_dir=str(args.run_dir), steps=args.steps, minutes=args.minutes, batch=args.batch_size, lr=args.lr, seed=args.seed,
                       threads=args.threads, checkpoint_minutes=args.checkpoint_minutes, eval_every=args.eval_every,
                       spec=spec)
     train(cfg, resume=args.resume)

@@ -3,7 +3,9 @@
 Every batch is freshly composed from the training digits over the seen layouts, so
 the data never repeats exactly. A checkpoint (model, optimiser, step, random states)
 is written every `checkpoint_minutes` and at the end; `resume=True` continues from it
-bit for bit in data order. The learning rate follows a cosine from `lr` to `lr / 10`.
+in data order. The learning rate follows a cosine from `lr` to `lr / 10` over the run:
+`steps` batches, or `minutes` of training time if that comes first (on a shared machine
+the time budget is what is known in advance; the schedule then follows the clock).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ __all__ = ["TrainConfig", "train", "negative_bound", "load_checkpoint"]
 class TrainConfig:
     out_dir: str = "runs/text2image"
     steps: int = 10_000
+    minutes: float | None = None
     batch: int = 64
     lr: float = 1e-3
     clip: float = 10.0
@@ -83,6 +86,7 @@ def train(cfg: TrainConfig, *, resume: bool = False, log=print) -> AlignDRAW:
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     rng = np.random.default_rng(cfg.seed)
     step = 0
+    seconds = 0.0  # training time before this call (resumed runs)
     history = []
     if resume:
         if not ckpt_path.exists():
@@ -94,23 +98,32 @@ def train(cfg: TrainConfig, *, resume: bool = False, log=print) -> AlignDRAW:
         opt.load_state_dict(ckpt["optimizer"])
         rng.bit_generator.state = ckpt["numpy_rng"]
         torch.set_rng_state(ckpt["torch_rng"])
-        step, history = ckpt["step"], ckpt["history"]
+        step, history, seconds = ckpt["step"], ckpt["history"], ckpt.get("seconds", 0.0)
         log(f"resumed from {ckpt_path} at step {step}")
 
     def save():
         tmp = ckpt_path.with_suffix(".tmp")
         torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step,
-                    "spec": model.spec.to_config(), "vocab": vocab, "history": history,
+                    "spec": model.spec.to_config(), "vocab": vocab, "history": history, "seconds": elapsed(),
                     "numpy_rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state()}, tmp)
         os.replace(tmp, ckpt_path)
+
+    start = time.monotonic()
+
+    def elapsed():
+        return seconds + time.monotonic() - start
+
+    def progress():
+        done = step / cfg.steps
+        return max(done, elapsed() / (cfg.minutes * 60)) if cfg.minutes else done
 
     last_save = time.monotonic()
     model.train()
     with Progress(cfg.steps, "train-text2image") as bar:
         bar.update(step)
-        while step < cfg.steps:
+        while (frac := progress()) < 1:
             # cosine from lr to lr/10 over the run
-            lr = cfg.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / cfg.steps)))
+            lr = cfg.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac)))
             for g in opt.param_groups:
                 g["lr"] = lr
             x, tok, lens = _tensors(*data.sample_batch(digits, cfg.batch, rng)[:2], vocab)
@@ -121,11 +134,12 @@ def train(cfg: TrainConfig, *, resume: bool = False, log=print) -> AlignDRAW:
             opt.step()
             step += 1
             bar.update(1, loss=loss.mean().item(), kl=kl.mean().item())
-            if step % cfg.eval_every == 0 or step == cfg.steps:
+            last = progress() >= 1
+            if step % cfg.eval_every == 0 or last:
                 nb, rc, k = negative_bound(model, val_x, val_c, vocab)
                 history.append({"step": step, "val_nll_bound": float(nb), "val_recon": float(rc), "val_kl": float(k)})
                 log(f"step {step}: validation -bound {nb:.2f} nats (recon {rc:.2f}, KL {k:.2f})")
-            if time.monotonic() - last_save > cfg.checkpoint_minutes * 60 or step == cfg.steps:
+            if time.monotonic() - last_save > cfg.checkpoint_minutes * 60 or last:
                 save()
                 last_save = time.monotonic()
     return model

@@ -1,0 +1,78 @@
+"""Type stubs for lstm_fast._core, the C++ extension (csrc/bindings.cpp).
+
+Private: use lstm_fast.LSTM, lstm_fast.cpu_info, lstm_fast.set_num_threads and
+lstm_fast.get_num_threads. Array arguments accept anything numpy converts to a real
+(float, int or uint) array; they are converted to float32 (lengths: to int64).
+"""
+
+from typing import Literal, Sequence, TypedDict
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+_F32 = NDArray[np.float32]
+
+class _CpuInfo(TypedDict):
+    isa: str  # the kernel path in use: "avx512", "avx2" or "generic"
+    reason: str  # why it was chosen (or "forced by LSTM_FAST_ISA=...")
+    compiled: list[str]  # paths this build carries, best first
+    supported: list[str]  # paths this CPU and OS can run, best first
+
+class LstmModel:
+    """Packed weights plus the kernel table; immutable, callable from many threads at once.
+
+    (stubtest reports only that its metaclass is pybind11's, which a stub cannot express.)"""
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int,
+        bias: bool,
+        bidirectional: bool,
+        proj_size: int,
+        weights: Sequence[ArrayLike],
+        weights_dtype: Literal["float32", "bfloat16"] = "float32",
+    ) -> None:
+        """weights: torch.nn.LSTM's tensors in its registration order, per layer and direction:
+        weight_ih, weight_hh[, bias_ih, bias_hh][, weight_hr]. Raises ValueError on a bad
+        spec, count or shape, TypeError on non-numeric arrays."""
+    def forward(
+        self,
+        input: ArrayLike,
+        h0: ArrayLike | None = None,
+        c0: ArrayLike | None = None,
+        lengths: ArrayLike | None = None,
+        batch_first: bool = False,
+    ) -> tuple[_F32, tuple[_F32, _F32]]:
+        """input (T, B, I) ((B, T, I) if batch_first, or (T, I) unbatched) ->
+        (output (T, B, D*R), (h_n (L*D, B, R), c_n (L*D, B, H))), with D = 2 if
+        bidirectional else 1 and R = proj_size or hidden_size. h0 and c0 are both given or
+        both None (zeros); lengths (B,) gives each sequence's true length (packed semantics).
+        Releases the GIL while computing."""
+    @property
+    def block_width(self) -> int:
+        """Hidden units per packed weight block: the SIMD width in floats of the chosen path."""
+    @property
+    def weights_dtype(self) -> Literal["float32", "bfloat16"]: ...
+
+def cpu_info() -> _CpuInfo:
+    """The chosen kernel path and why; LSTM_FAST_ISA (read at import) forces one."""
+
+def set_num_threads(n: int) -> None:
+    """Threads used by one forward call, 1 <= n <= 1024 (ValueError otherwise)."""
+
+def get_num_threads() -> int:
+    """Threads used by one forward call; default: the number of hardware threads."""
+
+class _KernelsModule:
+    """The type of the `_kernels` submodule (a module at run time, not importable by name)."""
+
+    @staticmethod
+    def sigmoid(x: ArrayLike) -> _F32:
+        """Elementwise logistic sigmoid with the chosen path's vectorized kernel."""
+    @staticmethod
+    def tanh(x: ArrayLike) -> _F32:
+        """Elementwise tanh with the chosen path's vectorized kernel."""
+
+_kernels: _KernelsModule  # private: the vectorized activations, for their tests

@@ -14,7 +14,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..io import ModelFileError, load_model
+from ..io import load_model
 from ..lstm import LSTM
 from .captions import encode
 from .spec import KIND, Spec, generator_shapes, inference_shapes
@@ -184,6 +184,3 @@ class TextToImage:
         s = self.spec
         return (f"TextToImage({s.height}x{s.width}, steps={s.steps}, dec={s.dec}, latent={s.latent}, "
                 f"write={s.write_n}x{s.write_n}, vocab={len(self.vocab)})")
-
-
-__all__ += ["ModelFileError"]

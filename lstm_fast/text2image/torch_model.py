@@ -15,8 +15,6 @@ Bernoulli cross-entropy of x under sigmoid(c_T) plus sum_t KL(q(z_t) || p(z_t | 
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -158,7 +156,3 @@ class AlignDRAW(nn.Module):
             h, c = self.dec(torch.cat([z, ctx], 1), (h, c))
             canvas = canvas + self.write(h)
         return torch.sigmoid(canvas)
-
-
-def nats_to_bits_per_pixel(nats: float, pixels: int) -> float:
-    return nats / (pixels * math.log(2))

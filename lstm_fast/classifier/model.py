@@ -147,11 +147,11 @@ class TextClassifier:
 
     def predict_proba(self, texts: str | Iterable[str], batch_size: int = _BATCH) -> np.ndarray:
         """Class probabilities, (n_texts, n_classes) float64 in :attr:`labels` order; one str gives (n_classes,)."""
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}")
         single = isinstance(texts, str)
         ids = [self.encode(t) for t in ([texts] if single else _texts(texts))]
         probs = np.empty((len(ids), len(self.labels)), dtype=np.float64)
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         # Sorting by length makes each batch's texts nearly equally long, so `lengths` leaves little padding.
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
         for start in range(0, len(order), batch_size):

@@ -101,6 +101,19 @@ def test_training_is_seeded():
     assert [h["train_loss"] for h in a.history] == [h["train_loss"] for h in b.history]
 
 
+def test_interrupt_after_an_epoch_keeps_the_best_epoch():
+    texts, labels = _toy_data(64, 4)
+
+    def log(line):  # Ctrl-C arriving while epoch 2 is being reported
+        if line.startswith("epoch 2:"):
+            raise KeyboardInterrupt
+
+    kw = dict(spec=ClassifierSpec(8, 8), config=TrainConfig(epochs=5, batch_size=16, min_count=1), progress=False)
+    result = train_classifier(texts, labels, texts[:16], labels[:16], log=log, **kw)
+    assert len(result.history) == 2 and result.best_epoch in (1, 2)
+    assert not result.model.training
+
+
 def test_cli_train_classifier_csv_report_and_model(tmp_path, capsys):
     texts, labels = _toy_data(120, 3)
     data = tmp_path / "toy.jsonl"

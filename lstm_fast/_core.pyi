@@ -5,12 +5,13 @@ lstm_fast.get_num_threads. Array arguments accept anything numpy converts to a r
 (float, int or uint) array; they are converted to float32 (lengths: to int64).
 """
 
-from typing import Literal, Sequence, TypedDict
+from collections.abc import Sequence
+from typing import Literal, TypeAlias, TypedDict
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-_F32 = NDArray[np.float32]
+_F32: TypeAlias = NDArray[np.float32]
 
 class _CpuInfo(TypedDict):
     isa: str  # the kernel path in use: "avx512", "avx2" or "generic"

@@ -28,7 +28,7 @@
 #                    any AVX/AVX-512 instruction executed there is SIGILL. Needs qemu-user.
 #   --sdist-install  also `pip install` the sdist into a fresh venv (compiles it again, as
 #                    a user without a matching wheel would) and smoke-test it
-#   --python PY      build for this interpreter (default: python3)
+#   --python PY      build for this interpreter (default: python, as .ci/run uses)
 # Environment: JOBS (parallel compile jobs, default 2).
 #
 # Idempotent: each run recreates the test venvs and replaces this version's sdist and
@@ -37,7 +37,7 @@
 # wheel is built without build isolation. Needs a C++17 compiler and GNU binutils.
 set -euo pipefail
 
-CORE_ONLY=0 TORCH=0 QEMU=0 SDIST_INSTALL=0 PY=python3
+CORE_ONLY=0 TORCH=0 QEMU=0 SDIST_INSTALL=0 PY=python
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --core) CORE_ONLY=1 ;;
@@ -60,10 +60,11 @@ TOOLS="$WORK/venv-tools"
 VENV="$WORK/venv-test"
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 export CMAKE_BUILD_PARALLEL_LEVEL="${JOBS:-2}"
-# The core LSTM test files, run under every ISA (and alone with --core). All but
-# test_isa.py run in one process, so they can run under QEMU too.
+# The core LSTM test files, run under every ISA (and alone with --core). INPROC_TESTS run
+# in one process and without torch, so they can run under QEMU too; test_lstm_torch.py
+# skips unless --torch.
 INPROC_TESTS=(test_lstm_parity.py test_kernels.py test_errors.py test_bf16.py test_threads.py)
-CORE_TESTS=("${INPROC_TESTS[@]}" test_isa.py)
+CORE_TESTS=("${INPROC_TESTS[@]}" test_isa.py test_lstm_torch.py)
 # torch 2.13.0+cpu is the only torch spec allowed on these machines (others pull CUDA).
 TORCH_SPEC="torch==2.13.0"
 
@@ -116,13 +117,14 @@ WHEEL="$(ls "$DIST/$NAME_VER-${TAG%-*}"-*manylinux*.whl)"
 echo "repaired wheel: $WHEEL"
 echo "$PLAT_NOTE"
 auditwheel show "$WHEEL" | tr '\n' ' ' | grep -o 'platform tag: "[^"]*"' | head -1
-"$TOOLS/bin/python" - "$WHEEL" <<'EOF'
+# The wheel must ship the stubs and every model file committed under lstm_fast/models/.
+"$TOOLS/bin/python" - "$WHEEL" $(git ls-files lstm_fast/models 2>/dev/null) <<'EOF'
 import sys, zipfile
-names = zipfile.ZipFile(sys.argv[1]).namelist()
-for want in ("lstm_fast/py.typed", "lstm_fast/_core.pyi"):
-    assert want in names, f"{want} missing from the wheel"
-print(f"wheel holds {len(names)} files, with py.typed and _core.pyi; models: "
-      f"{[n for n in names if n.startswith('lstm_fast/models/')] or 'none'}")
+names = set(zipfile.ZipFile(sys.argv[1]).namelist())
+missing = [f for f in ["lstm_fast/py.typed", "lstm_fast/_core.pyi", *sys.argv[2:]] if f not in names]
+assert not missing, f"missing from the wheel: {missing}"
+models = sorted(n for n in names if n.startswith("lstm_fast/models/") and not n.endswith("/"))
+print(f"wheel holds {len(names)} files, with py.typed, _core.pyi and the models: {models or 'none'}")
 EOF
 
 case "$(uname -m)" in

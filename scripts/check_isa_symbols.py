@@ -25,6 +25,8 @@ This script checks it on the compiled code (x86-64 ELF, GNU binutils' nm/objdump
    of an ISA object.
 4. Sanity: the AVX2 object uses ymm and no zmm, the AVX-512 object uses zmm. This also
    shows the detector sees what it should.
+5. The way in: only cpu.cpp.o (the cpuid/xgetbv dispatcher, whose choice tests/test_isa.py
+   and build_wheel.sh --qemu exercise) references make_kernels_avx2/avx512.
 
 Usage:
     python scripts/check_isa_symbols.py --build-dir build/cp311-cp311-linux_x86_64 \
@@ -50,6 +52,7 @@ from pathlib import Path
 
 ISA_OBJECTS = {"avx2": "kernels_avx2.cpp.o", "avx512": "kernels_avx512.cpp.o"}
 ALLOWED_EXPORT = {isa: f"lstm_fast::make_kernels_{isa}()" for isa in ISA_OBJECTS}
+DISPATCHER_OBJECT = "cpu.cpp.o"
 
 # Instruction prefixes objdump prints as separate words before the mnemonic.
 PREFIXES = {"rep", "repz", "repe", "repnz", "repne", "lock", "data16", "data32", "addr32", "cs", "ds", "es",
@@ -58,7 +61,7 @@ PREFIXES = {"rep", "repz", "repe", "repnz", "repne", "lock", "data16", "data32",
             "rex.wxb", "rex.rxb", "rex.wrxb", "{vex}", "{vex3}", "{evex}"}
 
 # Beyond-baseline instructions without a VEX/EVEX encoding (which all start with "v").
-BEYOND_SSE2 = set("""
+_BEYOND_SSE2_MNEMONICS = """
 addsubps addsubpd haddps haddpd hsubps hsubpd lddqu movddup movshdup movsldup fisttp monitor mwait
 pabsb pabsw pabsd palignr phaddw phaddd phaddsw phsubw phsubd phsubsw pmaddubsw pmulhrsw pshufb
 psignb psignw psignd
@@ -70,7 +73,8 @@ pcmpestri pcmpestrm pcmpistri pcmpistrm pcmpgtq crc32
 popcnt lzcnt andn bextr blsi blsmsk blsr bzhi mulx pdep pext rorx sarx shlx shrx movbe adcx adox
 aesenc aesenclast aesdec aesdeclast aesimc aeskeygenassist pclmulqdq
 sha1rnds4 sha1nexte sha1msg1 sha1msg2 sha256rnds2 sha256msg1 sha256msg2
-""".split())
+"""
+BEYOND_SSE2 = frozenset(_BEYOND_SSE2_MNEMONICS.split())
 # Not flagged: "tzcnt" is how objdump shows `rep bsf`, which GCC emits for ctz at generic
 # tuning and which runs as bsf on CPUs without BMI1; "xgetbv"/"cpuid" are cpu.cpp's
 # detection, executed only after cpuid reports OSXSAVE; "verr"/"verw" are not vector ops.
@@ -148,6 +152,12 @@ def parse_nm_posix(out: str) -> list[tuple[str, str]]:
                 syms.append((parts[0], parts[1]))
                 break
     return syms
+
+
+def undefined_symbols(path: Path) -> set[str]:
+    """Demangled names an object references but does not define (nm reads LTO objects too)."""
+    return {line.split(" U ", 1)[-1].strip() if " U " in line else line.strip().removeprefix("U ").strip()
+            for line in run(["nm", "-u", "-C", str(path)]).splitlines() if line.strip()}
 
 
 def is_global(kind: str) -> bool:
@@ -236,16 +246,6 @@ def check(build_dir: Path, wheel: Path | None, verbose: bool) -> list[str]:
         print(f"[1] {obj.name}: exports {exported}; {len(syms) - len(exported)} local symbols; "
               f"{sum(isa_counts[isa].values())} beyond-baseline instructions in {len(found)} functions")
 
-    # 4. sanity of the ISA objects (and of the detector).
-    regs = {isa: set(WIDE_REG.findall(run(["objdump", "-d", "--no-show-raw-insn", str(o)]))) for isa, (o,) in
-            isa_objs.items()}
-    if not any(r.startswith("%ymm") for r in regs["avx2"]) or any(r.startswith("%zmm") for r in regs["avx2"]):
-        errors.append("kernels_avx2.cpp.o should use ymm registers and no zmm: its compile flags are wrong")
-    if not any(r.startswith("%zmm") for r in regs["avx512"]):
-        errors.append("kernels_avx512.cpp.o uses no zmm register: its compile flags are wrong")
-    print(f"[4] register sanity: avx2 uses {sorted({r[:4] for r in regs['avx2']})}, "
-          f"avx512 uses {sorted({r[:4] for r in regs['avx512']})}")
-
     # 2. every other object is baseline x86-64.
     other_names: set[str] = set()
     for obj in objects:
@@ -253,7 +253,7 @@ def check(build_dir: Path, wheel: Path | None, verbose: bool) -> list[str]:
             continue
         other_names |= {name for name, _ in defined_symbols(obj)}
         if has_lto_bytecode(obj) and not run(["objdump", "-d", str(obj)]).count(":\t"):
-            print(f"[2] {obj.name}: LTO bytecode only, checked in the linked module (3)")
+            print(f"[2] {obj.name}: LTO bytecode only, checked in the linked module (step 3)")
             continue
         found = disassemble(obj)
         if found:
@@ -304,6 +304,25 @@ def check(build_dir: Path, wheel: Path | None, verbose: bool) -> list[str]:
     finally:
         if tmp is not None:
             tmp.cleanup()
+
+    # 4. sanity of the ISA objects (and of the detector).
+    regs = {isa: set(WIDE_REG.findall(run(["objdump", "-d", "--no-show-raw-insn", str(o)]))) for isa, (o,) in
+            isa_objs.items()}
+    if not any(r.startswith("%ymm") for r in regs["avx2"]) or any(r.startswith("%zmm") for r in regs["avx2"]):
+        errors.append("kernels_avx2.cpp.o should use ymm registers and no zmm: its compile flags are wrong")
+    if not any(r.startswith("%zmm") for r in regs["avx512"]):
+        errors.append("kernels_avx512.cpp.o uses no zmm register: its compile flags are wrong")
+    print(f"[4] register sanity: avx2 uses {sorted({r[:4] for r in regs['avx2']})}, "
+          f"avx512 uses {sorted({r[:4] for r in regs['avx512']})}")
+
+    # 5. the way in: only the dispatcher (cpu.cpp) calls make_kernels_avx2/avx512.
+    entry = set(ALLOWED_EXPORT.values())
+    callers = sorted(o.name for o in objects if entry & undefined_symbols(o))
+    if callers != [DISPATCHER_OBJECT]:
+        errors.append(f"make_kernels_avx2/avx512 must be referenced by {DISPATCHER_OBJECT} only, not {callers}")
+    else:
+        print(f"[5] make_kernels_avx2/avx512 are referenced only by {DISPATCHER_OBJECT} (the cpuid/xgetbv dispatcher)")
+
     return errors
 
 
@@ -311,9 +330,10 @@ def defined_symbols_dynamic(path: Path) -> list[tuple[str, str]]:
     return parse_nm_posix(run(["nm", "-D", "-C", "--defined-only", "-P", str(path)]))
 
 
-# A tree with the three faults the checks exist for: an AVX2 object exporting a helper
-# (weak/global: the linker may use it from portable code), a portable object compiled
-# with AVX2 flags, and so extra AVX code in the linked module.
+# A tree with the faults the checks exist for: an AVX2 object exporting a helper (the
+# linker may use it from portable code), a portable object compiled with AVX2 flags (so
+# extra AVX code in the linked module), and a call into the AVX2 table that bypasses the
+# dispatcher.
 SELF_TEST_SOURCES = {
     "kernels_avx2.cpp": ("-mavx2 -mfma", """
         #include <immintrin.h>
@@ -327,6 +347,9 @@ SELF_TEST_SOURCES = {
         namespace lstm_fast { float (*make_kernels_avx512())(const float*) { return k; } }"""),
     "cpu.cpp": ("-mavx2 -ffast-math", """
         float dot(const float* x, int n) { float s = 0; for (int i = 0; i < n; ++i) s += x[i] * x[i]; return s; }"""),
+    "lstm.cpp": ("", """
+        namespace lstm_fast { float (*make_kernels_avx2())(const float*); }
+        float bypass(const float* x) { return lstm_fast::make_kernels_avx2()(x); }"""),
 }
 
 
@@ -349,7 +372,8 @@ def self_test() -> None:
         with contextlib.redirect_stdout(io.StringIO()):
             errors = check(root, None, False)
     expected = ["kernels_avx2.cpp.o: symbols with external linkage", "cpu.cpp.o: dot(float const*, int) is not",
-                "beyond-baseline instructions differ", "helper(float const*) holds beyond-baseline code"]
+                "beyond-baseline instructions differ", "helper(float const*) holds beyond-baseline code",
+                "must be referenced by cpu.cpp.o only, not ['lstm.cpp.o']"]
     missed = [e for e in expected if not any(e in err for err in errors)]
     if missed:
         sys.exit(f"check_isa_symbols --self-test: the checks missed {missed} (got {errors})")

@@ -29,6 +29,11 @@ import time
 from importlib import metadata
 from pathlib import Path
 
+PROBE = (
+    "import sys; before = set(sys.modules); import lstm_fast; import json; "
+    "print(json.dumps({'file': lstm_fast.__file__, 'version': lstm_fast.__version__, "
+    "'new': sorted(set(sys.modules) - before), 'isa': lstm_fast.cpu_info()['isa']}))"
+)
 HEAVY = ("torch", "tensorflow", "jax", "scipy", "pandas", "matplotlib", "sklearn", "numba")
 
 
@@ -112,11 +117,10 @@ def main() -> int:
     ap.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     args = ap.parse_args()
 
-    probe = run_py(["-c", "import sys; before = set(sys.modules); import lstm_fast; "
-                          "import json; print(json.dumps({'file': lstm_fast.__file__, 'version': lstm_fast.__version__, "
-                          "'new': sorted(set(sys.modules) - before), 'isa': lstm_fast.cpu_info()['isa']}))"])
+    probe = run_py(["-c", PROBE])
     info = json.loads(probe.stdout)
     new_top = sorted({m.split(".")[0] for m in info["new"]})
+    third_party = [m for m in new_top if m not in sys.stdlib_module_names]
     heavy = [m for m in new_top if m in HEAVY]
 
     total, no_pyc, ext, count = installed_size()
@@ -139,6 +143,7 @@ def main() -> int:
         "lstm_fast_direct_imports_ms": dict(import_children(max(5, args.runs // 4))),
         "modules_added": len(info["new"]),
         "top_level_packages_added": new_top,
+        "non_stdlib_packages_added": third_party,
         "heavy_packages_loaded": heavy,
     }
     res["import_wall_minus_startup_ms"] = res["import_wall_ms"] - res["python_startup_ms"]
@@ -147,7 +152,9 @@ def main() -> int:
     if args.json:
         print(json.dumps(res, indent=2))
     else:
-        kib = lambda b: f"{b / 1024:.0f} KiB ({b} bytes)"  # noqa: E731
+        def kib(b: int) -> str:
+            return f"{b / 1024:.0f} KiB ({b} bytes)"
+
         print(f"lstm_fast {res['lstm_fast']} on Python {res['python']}, imported from {res['imported_from']}")
         if args.wheel:
             print(f"wheel:            {res['wheel']}: {kib(res['wheel_bytes'])}")
@@ -160,7 +167,8 @@ def main() -> int:
               f"{res['importtime_numpy_ms']:.1f} ms; lstm_fast's own ~{res['lstm_fast_own_ms']:.1f} ms")
         top = list(res["lstm_fast_direct_imports_ms"].items())[:5]
         print("costliest direct imports of lstm_fast (cumulative): " + ", ".join(f"{n} {ms:.1f} ms" for n, ms in top))
-        print(f"import adds {res['modules_added']} modules; top-level packages: {', '.join(new_top)}")
+        print(f"import adds {res['modules_added']} modules from {len(new_top)} top-level packages; "
+              f"outside the standard library: {', '.join(third_party)}")
         print(f"heavy packages loaded: {', '.join(heavy) if heavy else 'none (no torch)'}")
     if heavy:
         print(f"FAIL: import lstm_fast loaded {heavy}", file=sys.stderr)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build, repair and test the lstm_fast wheel for this Python, as a user would get it.
 #
-#   scripts/build_wheel.sh [--core] [--torch] [--qemu] [--sdist-install] [--python PY]
+#   scripts/build_wheel.sh [--core] [--torch] [--qemu] [--no-sdist-install] [--python PY]
 #
 #   1. builds the sdist into dist/, then the wheel *from that sdist* (so the sdist is
 #      known to build, and the wheel holds only what the sdist ships); build directory
@@ -17,7 +17,9 @@
 #      and runs the test suite from a directory outside the source tree;
 #   5. runs the core LSTM test files again under every ISA path the wheel carries that
 #      this CPU runs (LSTM_FAST_ISA=avx512 / avx2 / generic), checking cpu_info();
-#   6. prints wheel size, installed size and import time (scripts/measure_install.py).
+#   6. prints wheel size, installed size and import time (scripts/measure_install.py);
+#   7. `pip install`s the sdist into another fresh venv (compiling it again, as a user
+#      without a matching wheel would) and smoke-tests it.
 #
 # Options:
 #   --core           step 4 runs the core LSTM test files only, not the whole suite (CI)
@@ -26,8 +28,7 @@
 #   --qemu           also run the core tests on emulated CPUs without AVX (QEMU's Nehalem:
 #                    must choose generic) and without AVX-512 (Haswell: must choose avx2);
 #                    any AVX/AVX-512 instruction executed there is SIGILL. Needs qemu-user.
-#   --sdist-install  also `pip install` the sdist into a fresh venv (compiles it again, as
-#                    a user without a matching wheel would) and smoke-test it
+#   --no-sdist-install  skip step 7 (the wheel is built from the sdist in step 1 anyway)
 #   --python PY      build for this interpreter (default: python, as .ci/run uses)
 # Environment: JOBS (parallel compile jobs, default 2).
 #
@@ -37,13 +38,13 @@
 # wheel is built without build isolation. Needs a C++17 compiler and GNU binutils.
 set -euo pipefail
 
-CORE_ONLY=0 TORCH=0 QEMU=0 SDIST_INSTALL=0 PY=python
+CORE_ONLY=0 TORCH=0 QEMU=0 SDIST_INSTALL=1 PY=python
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --core) CORE_ONLY=1 ;;
     --torch) TORCH=1 ;;
     --qemu) QEMU=1 ;;
-    --sdist-install) SDIST_INSTALL=1 ;;
+    --no-sdist-install) SDIST_INSTALL=0 ;;
     --python) PY="$2"; shift ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "build_wheel.sh: unknown option $1 (see --help)" >&2; exit 2 ;;

@@ -5,7 +5,8 @@
 
 Texts are the real held-out texts of the corpus, in a fixed shuffled order, so lengths vary
 as in service. Both sides run the same Python tokenizer; the twin then builds tensors and runs
-``TorchTextClassifier`` (pack_padded_sequence, as trained) under ``torch.inference_mode``.
+``TorchTextClassifier`` (pack_padded_sequence, as trained) under ``torch.inference_mode``; at
+batch 1 a second torch row skips packing (one text needs none), torch's fastest path.
 Per call: batch 1 (one text) and batch 32 (32 consecutive texts). Reports the median and
 p99 of the call latency, the per-text cost, and torch / lstm_fast ratios (> 1: lstm_fast is
 faster). The tokenizer's own share is measured separately.
@@ -71,6 +72,19 @@ def main(argv=None) -> int:
         with torch.inference_mode():
             return torch.softmax(twin(ids, lens), dim=1).numpy()
 
+    def torch_unpacked(batch):
+        # One text needs no packing: the fastest torch path at batch 1 (same numbers as the twin).
+        ids = torch.tensor([clf.encode(batch[0])])
+        with torch.inference_mode():
+            out, (h_n, _) = twin.lstm(twin.embedding(ids))
+            if clf.spec.pooling == "max":
+                feats = out.amax(dim=1)
+            elif clf.spec.pooling == "mean":
+                feats = out.mean(dim=1)
+            else:
+                feats = torch.cat(list(h_n[-(2 if clf.spec.bidirectional else 1):]), dim=1)
+            return torch.softmax(twin.fc(feats), dim=1).numpy()
+
     contenders = {"lstm_fast": lambda b: clf.predict_proba(b)}
     if args.bf16:
         fast16 = TextClassifier.load(args.model, weights_dtype="bfloat16")
@@ -83,14 +97,21 @@ def main(argv=None) -> int:
         n_calls = args.calls if batch == 1 else max(args.calls // 8, 50)
         items = [[texts[(i * batch + j) % len(texts)] for j in range(batch)] for i in range(n_calls)]
         tok = timed(lambda b: [clf.encode(t) for t in b], items, 20, clock)
+        if batch == 1:
+            contenders["torch unpacked"] = torch_unpacked
+        else:
+            contenders.pop("torch unpacked", None)
         results = {name: timed(fn, items, 20, clock) for name, fn in contenders.items()}
         for name, t in results.items():
             rows.append((batch, name, np.median(t), np.percentile(t, 99), np.median(t) / batch))
-        base = results["torch twin"]
-        for name, t in results.items():
-            if name != "torch twin":
-                print(f"batch {batch:2d}: torch / {name}: median {np.median(base) / np.median(t):.2f}x, "
-                      f"p99 {np.percentile(base, 99) / np.percentile(t, 99):.2f}x")
+        for peer in ("torch twin", "torch unpacked"):
+            if peer not in results:
+                continue
+            base = results[peer]
+            for name, t in results.items():
+                if name.startswith("lstm_fast"):
+                    print(f"batch {batch:2d}: {peer} / {name}: median {np.median(base) / np.median(t):.2f}x, "
+                          f"p99 {np.percentile(base, 99) / np.percentile(t, 99):.2f}x")
         share = np.median(tok) / np.median(results["lstm_fast"])
         print(f"batch {batch:2d}: tokenize + encode alone: median {np.median(tok):.1f} us per call "
               f"= {100 * share:.0f}% of lstm_fast's end-to-end median")

@@ -8,15 +8,9 @@ The model families (``TextClassifier``, ``TextToImage``) load on first use, so
 """
 
 from importlib import import_module
-from importlib.metadata import PackageNotFoundError, version as _version
 
 from ._core import get_num_threads, set_num_threads
 from .lstm import LSTM, cpu_info
-
-try:
-    __version__ = _version("lstm_fast")
-except PackageNotFoundError:  # running from a source tree without installing
-    __version__ = "0+unknown"
 
 _LAZY = {"TextClassifier": "lstm_fast.classifier", "TextToImage": "lstm_fast.text2image"}
 
@@ -24,6 +18,17 @@ __all__ = ["LSTM", "TextClassifier", "TextToImage", "cpu_info", "get_num_threads
 
 
 def __getattr__(name):
+    # __version__ is read from the installed metadata on first use: importlib.metadata
+    # costs ~40 ms at import, which a latency-sensitive service should not pay up front.
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            value = version("lstm_fast")
+        except PackageNotFoundError:  # a source tree that was never installed
+            value = "0+unknown"
+        globals()[name] = value
+        return value
     if name in _LAZY:
         value = getattr(import_module(_LAZY[name]), name)
         globals()[name] = value
@@ -32,4 +37,4 @@ def __getattr__(name):
 
 
 def __dir__():
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_LAZY) | {"__version__"})

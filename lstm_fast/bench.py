@@ -479,6 +479,7 @@ class OpenVinoEngine(Engine):
         import openvino as ov
 
         default = self.core().get_property("CPU", "INFERENCE_PRECISION_HINT")
+        default = default.get_type_name() if hasattr(default, "get_type_name") else str(default)
         return f"{ov.__version__.split('-')[0]} (CPU plugin, {self.hint}; its default here: {default})"
 
     def build(self, s, weights, x, state, threads):

@@ -15,11 +15,11 @@ from lstm_fast.text2image.judge import DigitJudge
 from lstm_fast.text2image.model import TextToImage
 from lstm_fast.text2image.spec import KIND
 
-# Measured on the shipped model with scripts/eval_text2image.py (see docs/text2image.md):
-# the judge finds SEEN_RATE / UNSEEN_RATE of generated images matching their caption. The test
-# draws 60 images per set, so the thresholds sit ~3 binomial standard deviations below.
-SEEN_THRESHOLD = 0.0
-UNSEEN_THRESHOLD = 0.0
+# Measured on the shipped model with scripts/eval_text2image.py (docs/text2image.md): the judge
+# finds 0.51 (seen) / 0.49 (held-out) of generated images matching at temperature 1, and
+# 0.81 / 0.76 at temperature 0.5 (1,440 / 1,000 images). The test judges 60 images per set, so
+# each threshold sits ~3 binomial standard deviations below the measured rate.
+THRESHOLDS = {1.0: (0.30, 0.30), 0.5: (0.60, 0.55)}
 
 
 @pytest.fixture(scope="module")
@@ -67,9 +67,11 @@ def test_several_captions_are_caption_major(t2i):
     assert np.array_equal(both, np.rint(probs * 255).astype(np.uint8))
 
 
-def test_generated_images_pass_the_judge(t2i, judge):
+@pytest.mark.parametrize("temperature", sorted(THRESHOLDS))
+def test_generated_images_pass_the_judge(t2i, judge, temperature):
     rng = np.random.default_rng(0)
-    for layouts, threshold in ((data.seen_layouts(), SEEN_THRESHOLD), (data.held_out_layouts(), UNSEEN_THRESHOLD)):
+    seen_min, unseen_min = THRESHOLDS[temperature]
+    for layouts, threshold in ((data.seen_layouts(), seen_min), (data.held_out_layouts(), unseen_min)):
         phrases = list(captions.RELATIONS)
         caps = []
         while len(caps) < 60:
@@ -77,7 +79,7 @@ def test_generated_images_pass_the_judge(t2i, judge):
             phrase = phrases[rng.integers(len(phrases))]
             if captions.RELATIONS[phrase][0] == lay.axis:
                 caps.append(captions.caption_for(lay, phrase))
-        rate = judge.judge(t2i.generate(caps, seed=1), caps)["match"].mean()
+        rate = judge.judge(t2i.generate(caps, seed=1, temperature=temperature), caps)["match"].mean()
         assert rate >= threshold, (rate, threshold)
 
 

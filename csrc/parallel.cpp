@@ -1,6 +1,7 @@
 #include "parallel.h"
 
 #include <algorithm>
+#include <chrono>
 #include <condition_variable>
 #include <exception>
 #include <mutex>
@@ -24,6 +25,30 @@
 
 namespace lstm_fast {
 namespace {
+
+constexpr auto kContendedWait = std::chrono::microseconds(200);
+constexpr auto kContendedBackoff = std::chrono::milliseconds(100);
+std::atomic<int64_t> g_backoff_until{0};  // steady_clock ticks
+
+// Spin (a partner is usually microseconds away), then yield; a wait that outlasts
+// kContendedWait marks the machine as oversubscribed.
+template <class Done>
+void wait_until(Done done) {
+    for (int spins = 0; spins < 4096; ++spins) {
+        if (done()) return;
+        LSTM_FAST_PAUSE();
+    }
+    const auto start = std::chrono::steady_clock::now();
+    bool noted = false;
+    while (!done()) {
+        std::this_thread::yield();
+        if (!noted && std::chrono::steady_clock::now() - start > kContendedWait) {
+            noted = true;
+            const auto until = std::chrono::steady_clock::now() + kContendedBackoff;
+            g_backoff_until.store(until.time_since_epoch().count(), std::memory_order_relaxed);
+        }
+    }
+}
 
 int default_threads() {
     unsigned n = std::thread::hardware_concurrency();
@@ -59,12 +84,7 @@ class Pool {
         } catch (...) {
             errors_[0] = std::current_exception();
         }
-        for (int spins = 0; pending_.load(std::memory_order_acquire) != 0; ++spins) {
-            if (spins < 4096)
-                LSTM_FAST_PAUSE();
-            else
-                std::this_thread::yield();
-        }
+        wait_until([this] { return pending_.load(std::memory_order_acquire) == 0; });
         for (auto& e : errors_)
             if (e) std::rethrow_exception(e);
     }
@@ -130,7 +150,7 @@ int get_num_threads() { return g_num_threads.load(); }
 
 int parallel_run(int n, const std::function<void(int, int)>& fn) {
     n = std::min(n, get_num_threads());
-    if (n <= 1) {
+    if (n <= 1 || threads_contended()) {
         fn(0, 1);
         return 1;
     }
@@ -159,12 +179,12 @@ void SpinBarrier::wait() {
         phase_.fetch_add(1, std::memory_order_release);
         return;
     }
-    for (int spins = 0; phase_.load(std::memory_order_acquire) == phase; ++spins) {
-        if (spins < 4096)
-            LSTM_FAST_PAUSE();
-        else
-            std::this_thread::yield();
-    }
+    wait_until([&] { return phase_.load(std::memory_order_acquire) != phase; });
+}
+
+bool threads_contended() {
+    return std::chrono::steady_clock::now().time_since_epoch().count() <
+           g_backoff_until.load(std::memory_order_relaxed);
 }
 
 }  // namespace lstm_fast

@@ -18,9 +18,16 @@ namespace lstm_fast {
 void set_num_threads(int n);  // n >= 1; throws std::invalid_argument otherwise
 int get_num_threads();        // default: the number of hardware threads
 
-// Runs fn(tid, nthreads) on min(n, get_num_threads()) threads (or 1 if the pool is busy).
-// Returns the number of threads that ran.
+// Runs fn(tid, nthreads) on min(n, get_num_threads()) threads, or on 1 if the pool is busy
+// or the machine looks oversubscribed (see below). Returns the number of threads that ran.
 int parallel_run(int n, const std::function<void(int, int)>& fn);
+
+// Oversubscription guard. A step split across threads waits at a barrier every time step;
+// if a partner thread is descheduled (other processes own the cores), each step waits a
+// scheduler timeslice: measured 10x slower than one thread on a loaded machine. So when a
+// wait in the pool or a barrier outlasts kContendedWait, parallel_run uses one thread for
+// the next kContendedBackoff, then tries again.
+bool threads_contended();
 
 // Barrier for the threads of one parallel_run job: spins (the wait is usually well
 // under a microsecond), then yields so an oversubscribed machine still progresses.

@@ -14,7 +14,7 @@ import json
 import math
 import os
 import struct
-import tempfile
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
@@ -121,7 +121,10 @@ def save_model(path: str | os.PathLike, tensors: Mapping[str, np.ndarray], *, ki
         offset += len(data)
     head = json.dumps(header, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     head += b" " * (-len(head) % 8)  # align the data section to 8 bytes, as safetensors does
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent if str(path.parent) else ".")
+    # A unique temporary name opened with mode 0o666, so the umask decides the final
+    # permissions as for any other file the user writes (mkstemp would make it 0o600).
+    tmp = str(path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp"))
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(struct.pack("<Q", len(head)))

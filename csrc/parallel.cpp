@@ -30,25 +30,27 @@ constexpr auto kContendedWait = std::chrono::microseconds(200);
 constexpr auto kContendedBackoff = std::chrono::milliseconds(100);
 std::atomic<int64_t> g_backoff_until{0};  // steady_clock ticks
 
-// Spin (a partner is usually microseconds away), then yield; a wait that outlasts
-// kContendedWait marks the machine as oversubscribed.
+using Clock = std::chrono::steady_clock;
+
+void note_contention() {
+    g_backoff_until.store((Clock::now() + kContendedBackoff).time_since_epoch().count(), std::memory_order_relaxed);
+}
+
+// Spin (a partner is usually microseconds away), then yield. Returns how long the wait
+// lasted once it left the spin phase (zero if it never did).
 template <class Done>
-void wait_until(Done done) {
+Clock::duration wait_until(Done done) {
     for (int spins = 0; spins < 4096; ++spins) {
-        if (done()) return;
+        if (done()) return Clock::duration::zero();
         LSTM_FAST_PAUSE();
     }
-    const auto start = std::chrono::steady_clock::now();
-    bool noted = false;
-    while (!done()) {
-        std::this_thread::yield();
-        if (!noted && std::chrono::steady_clock::now() - start > kContendedWait) {
-            noted = true;
-            const auto until = std::chrono::steady_clock::now() + kContendedBackoff;
-            g_backoff_until.store(until.time_since_epoch().count(), std::memory_order_relaxed);
-        }
-    }
+    const auto start = Clock::now();
+    while (!done()) std::this_thread::yield();
+    return Clock::now() - start;
 }
+
+// When this thread last left a barrier: the time since then is its own share of a step.
+thread_local Clock::time_point t_barrier_exit{};
 
 int default_threads() {
     unsigned n = std::thread::hardware_concurrency();
@@ -84,6 +86,7 @@ class Pool {
         } catch (...) {
             errors_[0] = std::current_exception();
         }
+        // Not a contention signal: the threads' shares of a job may differ by milliseconds.
         wait_until([this] { return pending_.load(std::memory_order_acquire) == 0; });
         for (auto& e : errors_)
             if (e) std::rethrow_exception(e);
@@ -173,18 +176,23 @@ int parallel_run(int n, const std::function<void(int, int)>& fn) {
 }
 
 void SpinBarrier::wait() {
+    const auto arrived = Clock::now();
+    const auto own_work = arrived - t_barrier_exit;  // huge on a thread's first barrier: never flags
     const uint32_t phase = phase_.load(std::memory_order_acquire);
     if (count_.fetch_add(1, std::memory_order_acq_rel) == n_ - 1) {
         count_.store(0, std::memory_order_relaxed);
         phase_.fetch_add(1, std::memory_order_release);
-        return;
+    } else {
+        // Equal shares of a step finish together; waiting both over kContendedWait and
+        // over twice this thread's own share means a partner was not running.
+        const auto waited = wait_until([&] { return phase_.load(std::memory_order_acquire) != phase; });
+        if (waited > kContendedWait && waited > 2 * own_work) note_contention();
     }
-    wait_until([&] { return phase_.load(std::memory_order_acquire) != phase; });
+    t_barrier_exit = Clock::now();
 }
 
 bool threads_contended() {
-    return std::chrono::steady_clock::now().time_since_epoch().count() <
-           g_backoff_until.load(std::memory_order_relaxed);
+    return Clock::now().time_since_epoch().count() < g_backoff_until.load(std::memory_order_relaxed);
 }
 
 }  // namespace lstm_fast

@@ -25,8 +25,8 @@ int parallel_run(int n, const std::function<void(int, int)>& fn);
 // Oversubscription guard. A step split across threads waits at a barrier every time step;
 // if a partner thread is descheduled (other processes own the cores), each step waits a
 // scheduler timeslice: measured 10x slower than one thread on a loaded machine. So when a
-// wait in the pool or a barrier outlasts kContendedWait, parallel_run uses one thread for
-// the next kContendedBackoff, then tries again.
+// barrier wait outlasts both kContendedWait and twice the waiting thread's own share of
+// the step, parallel_run uses one thread for the next kContendedBackoff, then tries again.
 bool threads_contended();
 
 // Barrier for the threads of one parallel_run job: spins (the wait is usually well

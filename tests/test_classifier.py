@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -72,7 +73,8 @@ def test_vocabulary_build_min_count_and_max_size():
 def test_import_and_load_never_import_torch():
     code = ("import sys, lstm_fast; clf = lstm_fast.TextClassifier.load(); clf.predict(['fine']); "
             "assert 'torch' not in sys.modules, 'torch was imported'")
-    subprocess.run([sys.executable, "-c", code], check=True)
+    # From outside the source tree, so the subprocess imports the installed package.
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=tempfile.gettempdir())
 
 
 def test_shipped_model_reaches_reported_held_out_accuracy(clf, rt_test):

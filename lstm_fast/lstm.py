@@ -8,6 +8,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from . import _core
+from .reference import lstm_weight_shapes as weight_shapes  # torch's names and shapes, one source
 
 __all__ = ["LSTM", "cpu_info", "weight_shapes"]
 
@@ -18,24 +19,6 @@ def cpu_info() -> dict:
     ``LSTM_FAST_ISA=generic|baseline|avx2|avx512`` (read at import) forces a path.
     """
     return _core.cpu_info()
-
-
-def weight_shapes(input_size, hidden_size, num_layers=1, bias=True, bidirectional=False, proj_size=0):
-    """torch.nn.LSTM's parameter names and shapes, in its registration order."""
-    real = proj_size or hidden_size
-    shapes = {}
-    for layer in range(num_layers):
-        layer_in = input_size if layer == 0 else real * (2 if bidirectional else 1)
-        for sfx in ("", "_reverse") if bidirectional else ("",):
-            sfx = f"_l{layer}{sfx}"
-            shapes["weight_ih" + sfx] = (4 * hidden_size, layer_in)
-            shapes["weight_hh" + sfx] = (4 * hidden_size, real)
-            if bias:
-                shapes["bias_ih" + sfx] = (4 * hidden_size,)
-                shapes["bias_hh" + sfx] = (4 * hidden_size,)
-            if proj_size > 0:
-                shapes["weight_hr" + sfx] = (proj_size, hidden_size)
-    return shapes
 
 
 _WEIGHT_DTYPES = {"float32": "float32", "fp32": "float32", "bfloat16": "bfloat16", "bf16": "bfloat16"}

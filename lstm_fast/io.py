@@ -16,12 +16,13 @@ import os
 import struct
 import uuid
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
 
-__all__ = ["ModelFile", "ModelFileError", "save_model", "load_model", "FORMAT_NAME", "FORMAT_VERSION"]
+__all__ = ["ModelFile", "ModelFileError", "save_model", "load_model", "load_shipped_model", "FORMAT_NAME", "FORMAT_VERSION"]
 
 FORMAT_NAME = "lstm_fast"
 FORMAT_VERSION = 1
@@ -225,3 +226,9 @@ def load_model(path: str | os.PathLike, kind: str | None = None) -> ModelFile:
     if pos != len(data):
         raise fail("data", f"{len(data) - pos} trailing bytes after the last tensor")
     return ModelFile(path=name, kind=file_kind, version=version, config=config, tensors=tensors)
+
+
+def load_shipped_model(name: str, kind: str) -> ModelFile:
+    """Read and check the model file `name` shipped in ``lstm_fast/models`` (package data)."""
+    with resources.as_file(resources.files("lstm_fast") / "models" / name) as path:
+        return load_model(path, kind=kind)

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import os
-from contextlib import ExitStack
-from importlib import resources
 from typing import Iterable, Sequence
 
 import numpy as np
 
-from ..io import ModelFile, load_model
+from ..io import ModelFile, load_model, load_shipped_model
 from ..lstm import LSTM
 from .spec import KIND, POOLINGS, ClassifierSpec, tensor_shapes
 from .tokenizer import PAD, UNK, Tokenizer, Vocabulary
@@ -96,11 +94,8 @@ class TextClassifier:
         naming the file and the field. ``weights_dtype="bfloat16"`` trades ~1e-3 of accuracy in the
         LSTM's weights for speed at batch 1 (see :class:`lstm_fast.LSTM`).
         """
-        with ExitStack() as stack:
-            if path is None:
-                ref = resources.files("lstm_fast").joinpath("models", DEFAULT_MODEL)
-                path = stack.enter_context(resources.as_file(ref))
-            return cls._from_file(load_model(path, kind=KIND), weights_dtype)
+        mf = load_shipped_model(DEFAULT_MODEL, KIND) if path is None else load_model(path, kind=KIND)
+        return cls._from_file(mf, weights_dtype)
 
     @classmethod
     def _from_file(cls, mf: ModelFile, weights_dtype: str) -> "TextClassifier":

@@ -14,12 +14,11 @@ blurred copies), never on generated images; weights: lstm_fast/models/digit_judg
 from __future__ import annotations
 
 import os
-from importlib import resources
 from typing import Sequence
 
 import numpy as np
 
-from ..io import load_model
+from ..io import load_model, load_shipped_model
 from .captions import Layout, parse_caption
 
 __all__ = ["DigitJudge", "KIND", "JUDGE_FILE", "MIN_INK"]
@@ -53,10 +52,7 @@ class DigitJudge:
 
     @classmethod
     def load(cls, path: str | os.PathLike | None = None) -> "DigitJudge":
-        if path is None:
-            with resources.as_file(resources.files("lstm_fast") / "models" / JUDGE_FILE) as p:
-                return cls.load(p)
-        mf = load_model(path, kind=KIND)
+        mf = load_shipped_model(JUDGE_FILE, KIND) if path is None else load_model(path, kind=KIND)
         return cls({k: mf.tensor(k, s) for k, s in SHAPES.items()})
 
     def logits(self, digits: np.ndarray) -> np.ndarray:

@@ -9,12 +9,11 @@ this file computes the same function in float32 and is checked against it in the
 from __future__ import annotations
 
 import os
-from importlib import resources
 from typing import Sequence
 
 import numpy as np
 
-from ..io import load_model
+from ..io import load_model, load_shipped_model
 from ..lstm import LSTM
 from .captions import encode
 from .spec import KIND, Spec, generator_shapes, inference_shapes
@@ -106,10 +105,7 @@ class TextToImage:
     @classmethod
     def load(cls, path: str | os.PathLike | None = None) -> "TextToImage":
         """Load a model file; ``None`` loads the shipped default model. Raises ModelFileError."""
-        if path is None:
-            with resources.as_file(resources.files("lstm_fast") / "models" / DEFAULT_MODEL) as p:
-                return cls.load(p)
-        mf = load_model(path, kind=KIND)
+        mf = load_shipped_model(DEFAULT_MODEL, KIND) if path is None else load_model(path, kind=KIND)
         mf.get("text2image_version", int,
                check=lambda v: None if v == CONFIG_VERSION else f"this lstm_fast reads version {CONFIG_VERSION}, got {v}")
         vocab = mf.get("vocab", list, check=_check_vocab)

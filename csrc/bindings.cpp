@@ -171,7 +171,7 @@ py::tuple forward(const LstmModel& model, const py::handle& input, const py::han
 
 std::shared_ptr<LstmModel> make_model(int64_t input_size, int64_t hidden_size, int64_t num_layers, bool bias,
                                       bool bidirectional, int64_t proj_size, const std::vector<py::handle>& weights,
-                                      const std::string& weights_dtype) {
+                                      const std::string& weights_dtype, const std::string& matmul_dtype) {
     lstm_fast::WeightType wt;
     if (weights_dtype == "float32")
         wt = lstm_fast::WeightType::Float32;
@@ -179,6 +179,15 @@ std::shared_ptr<LstmModel> make_model(int64_t input_size, int64_t hidden_size, i
         wt = lstm_fast::WeightType::Bfloat16;
     else
         throw py::value_error("weights_dtype must be 'float32' or 'bfloat16', got '" + weights_dtype + "'");
+    lstm_fast::MatmulType mt;
+    if (matmul_dtype == "float32")
+        mt = lstm_fast::MatmulType::Float32;
+    else if (matmul_dtype == "bfloat16")
+        mt = lstm_fast::MatmulType::Bfloat16;
+    else
+        throw py::value_error("matmul_dtype must be 'float32' or 'bfloat16', got '" + matmul_dtype + "'");
+    if (mt == lstm_fast::MatmulType::Bfloat16 && wt != lstm_fast::WeightType::Bfloat16)
+        throw py::value_error("matmul_dtype='bfloat16' needs weights_dtype='bfloat16'");
     LstmSpec s;
     s.input_size = input_size;
     s.hidden_size = hidden_size;
@@ -220,7 +229,7 @@ std::shared_ptr<LstmModel> make_model(int64_t input_size, int64_t hidden_size, i
             }
         }
     py::gil_scoped_release release;
-    return std::make_shared<LstmModel>(s, ptrs, wt);
+    return std::make_shared<LstmModel>(s, ptrs, wt, mt);
 }
 
 
@@ -241,12 +250,15 @@ PYBIND11_MODULE(_core, m) {
     py::class_<LstmModel, std::shared_ptr<LstmModel>>(m, "LstmModel")
         .def(py::init(&make_model), py::arg("input_size"), py::arg("hidden_size"), py::arg("num_layers"),
              py::arg("bias"), py::arg("bidirectional"), py::arg("proj_size"), py::arg("weights"),
-             py::arg("weights_dtype") = "float32")
+             py::arg("weights_dtype") = "float32", py::arg("matmul_dtype") = "float32")
         .def("forward", &forward, py::arg("input"), py::arg("h0") = py::none(), py::arg("c0") = py::none(),
              py::arg("lengths") = py::none(), py::arg("batch_first") = false)
         .def_property_readonly("block_width", &LstmModel::block_width)
         .def_property_readonly("weights_dtype", [](const LstmModel& m) {
             return m.weight_type() == lstm_fast::WeightType::Float32 ? "float32" : "bfloat16";
+        })
+        .def_property_readonly("matmul_dtype", [](const LstmModel& m) {
+            return m.matmul_type() == lstm_fast::MatmulType::Float32 ? "float32" : "bfloat16";
         });
 
     m.def("cpu_info", [] {
@@ -256,6 +268,7 @@ PYBIND11_MODULE(_core, m) {
         d["reason"] = info.reason;
         d["compiled"] = info.compiled;
         d["supported"] = info.supported;
+        d["bf16_matmul"] = info.bf16_matmul;
         return d;
     });
     m.def("set_num_threads", &lstm_fast::set_num_threads, py::arg("n"));

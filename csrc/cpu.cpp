@@ -21,6 +21,7 @@ namespace {
 struct Features {
     bool avx2_fma = false;
     bool avx512 = false;
+    bool avx512_bf16 = false;  // vdpbf16ps (Cooper Lake, Sapphire Rapids, Zen 4 and later)
 };
 
 #if defined(LSTM_FAST_HAVE_X86_KERNELS)
@@ -57,9 +58,14 @@ Features detect() {
     const bool os_ymm = (xcr0 & 0x6) == 0x6;     // XMM and YMM state
     const bool os_zmm = (xcr0 & 0xe6) == 0xe6;   // plus opmask, ZMM_Hi256, Hi16_ZMM
     cpuid(7, 0, r);
-    const bool avx2 = (r[1] >> 5) & 1, avx512f = (r[1] >> 16) & 1;
+    const unsigned max_sub7 = r[0];
+    const bool avx2 = (r[1] >> 5) & 1, avx512f = (r[1] >> 16) & 1, avx512bw = (r[1] >> 30) & 1;
     f.avx2_fma = os_ymm && avx2 && fma;
     f.avx512 = f.avx2_fma && os_zmm && avx512f;
+    if (max_sub7 >= 1) {
+        cpuid(7, 1, r);
+        f.avx512_bf16 = f.avx512 && avx512bw && ((r[0] >> 5) & 1);
+    }
     return f;
 }
 #else
@@ -70,6 +76,8 @@ struct Choice {
     Kernels kernels;
     CpuInfo info;
 };
+
+std::string reason(const Features& f, const std::string& isa);
 
 Choice choose() {
     const Features f = detect();
@@ -113,21 +121,31 @@ Choice choose() {
         c.kernels = make(forced);
         c.info.isa = forced;
         c.info.reason = "forced by LSTM_FAST_ISA=" + std::string(env);
-        return c;
+    } else {
+        c.info.isa = c.info.supported.front();
+        c.kernels = make(c.info.isa);
+        c.info.reason = reason(f, c.info.isa);
     }
-    c.info.isa = c.info.supported.front();
-    c.kernels = make(c.info.isa);
 #if defined(LSTM_FAST_HAVE_X86_KERNELS)
-    if (c.info.isa == "avx512")
-        c.info.reason = "CPU has AVX-512F and the OS saves ZMM state";
-    else if (c.info.isa == "avx2")
-        c.info.reason = f.avx2_fma ? "CPU has AVX2+FMA but not usable AVX-512F" : "";
-    else
-        c.info.reason = "CPU lacks AVX2+FMA (or the OS does not save YMM state)";
-#else
-    c.info.reason = "portable build (no x86-64 SIMD kernels on this architecture)";
+    if (c.info.isa == "avx512" && f.avx512_bf16) {
+        c.kernels.bf16dot = make_bf16dot_avx512bf16();
+        c.kernels.bf16dot_isa = "avx512_bf16";
+    }
 #endif
+    c.info.bf16_matmul = c.kernels.bf16dot_isa;
     return c;
+}
+
+std::string reason(const Features& f, const std::string& isa) {
+    (void)f;
+    (void)isa;
+#if defined(LSTM_FAST_HAVE_X86_KERNELS)
+    if (isa == "avx512") return "CPU has AVX-512F and the OS saves ZMM state";
+    if (isa == "avx2") return f.avx2_fma ? "CPU has AVX2+FMA but not usable AVX-512F" : "";
+    return "CPU lacks AVX2+FMA (or the OS does not save YMM state)";
+#else
+    return "portable build (no x86-64 SIMD kernels on this architecture)";
+#endif
 }
 
 const Choice& choice() {

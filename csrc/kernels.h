@@ -53,6 +53,13 @@ struct Kernels {
     int64_t width;    // hidden units per packed block (the SIMD width in floats)
     GemmKernels<float> f32;
     GemmKernels<bf16_t> bf16;
+    // bfloat16 matmul mode: the row inputs (x, h, and m before a projection) are also
+    // rounded to bfloat16 (nearest even), products summed in float32. bf16dot_isa says
+    // how: "avx512_bf16" (vdpbf16ps, two products per lane per instruction) or
+    // "emulated" (rows rounded, then the bf16 kernels above: the same numbers up to
+    // the order of the float32 sums).
+    GemmKernels<bf16_t> bf16dot;
+    const char* bf16dot_isa;
 
     // Vectorized activations, exposed for their accuracy tests.
     void (*sigmoid)(const float* x, float* y, int64_t n);
@@ -63,6 +70,8 @@ Kernels make_kernels_generic();
 #if defined(LSTM_FAST_HAVE_X86_KERNELS)
 Kernels make_kernels_avx2();
 Kernels make_kernels_avx512();
+// The bfloat16 matmul kernels with AVX512_BF16 (vdpbf16ps), for CPUs that have it.
+GemmKernels<bf16_t> make_bf16dot_avx512bf16();
 #endif
 
 struct CpuInfo {
@@ -70,6 +79,7 @@ struct CpuInfo {
     std::string reason;                  // why it was chosen
     std::vector<std::string> compiled;   // ISAs this build carries
     std::vector<std::string> supported;  // ISAs this CPU (and OS) can run
+    std::string bf16_matmul;             // Kernels::bf16dot_isa
 };
 
 // The kernel table for this process: chosen on first use from the CPU's features,

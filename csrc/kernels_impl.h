@@ -5,6 +5,8 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
+#include <new>
 #include <type_traits>
 
 #include "kernels.h"
@@ -98,6 +100,8 @@ struct Tile<Avx512> {
     // 10 loads per 24 FMAs. MR = 4 (8 loads per 16 FMAs) measured ~1.5x slower.
     static constexpr int MR = 6, KS = 4, MR_BF16 = 4;
 };
+template <>
+struct Tile<Avx512Bf16> : Tile<Avx512> {};
 
 // Register-blocked dot products against one packed block.
 //
@@ -192,6 +196,52 @@ inline void accumulate(typename Vec<Isa>::T (&acc)[MR][NG], const float* const* 
     }
 }
 
+// bfloat16 matmul mode with AVX512_BF16: rows are bfloat16 too (K padded with a zero
+// to whole pairs). One vdpbf16ps adds, per lane, w[2p]*x[2p] + w[2p+1]*x[2p+1] for a
+// broadcast input pair against one vector of the packed weight pairs (the same pair
+// layout as above, no widening): 32 multiply-adds per instruction against 16 for an
+// fp32 FMA, measured 1 per cycle on Zen 4 like the FMA (benchmarks/README.md).
+template <class Isa, int MR, int NG>
+inline void accumulate(typename Vec<Isa>::T (&acc)[MR][NG], const bf16_t* const* rows, int64_t K, const bf16_t* w) {
+    using V = Vec<Isa>;
+    using T = typename V::T;
+    using P = typename V::Pairs;
+    constexpr int W = V::W;
+    const int64_t pairs = (K + 1) / 2;
+    if constexpr (MR == 1) {
+        // Batch 1: KS accumulator sets over interleaved pairs hide the 6-cycle latency.
+        constexpr int KS = Tile<Isa>::KS;
+        T part[KS][NG];
+        for (int q = 0; q < NG; ++q) part[0][q] = acc[0][q];
+        for (int u = 1; u < KS; ++u)
+            for (int q = 0; q < NG; ++q) part[u][q] = V::set1(0.0f);
+        const bf16_t* x = rows[0];
+        int64_t p = 0;
+        for (; p + KS <= pairs; p += KS)
+            for (int u = 0; u < KS; ++u) {
+                const P xb = V::broadcast_pair(x + 2 * (p + u));
+                for (int q = 0; q < NG; ++q)
+                    part[u][q] = V::dot_pairs(part[u][q], V::load_pairs(w + ((p + u) * NG + q) * 2 * W), xb);
+            }
+        for (; p < pairs; ++p) {
+            const P xb = V::broadcast_pair(x + 2 * p);
+            for (int q = 0; q < NG; ++q) part[0][q] = V::dot_pairs(part[0][q], V::load_pairs(w + (p * NG + q) * 2 * W), xb);
+        }
+        for (int u = 1; u < KS; ++u)
+            for (int q = 0; q < NG; ++q) part[0][q] = V::add(part[0][q], part[u][q]);
+        for (int q = 0; q < NG; ++q) acc[0][q] = part[0][q];
+    } else {
+        for (int64_t p = 0; p < pairs; ++p) {
+            P wq[NG];
+            for (int q = 0; q < NG; ++q) wq[q] = V::load_pairs(w + (p * NG + q) * 2 * W);
+            for (int r = 0; r < MR; ++r) {
+                const P xb = V::broadcast_pair(rows[r] + 2 * p);
+                for (int q = 0; q < NG; ++q) acc[r][q] = V::dot_pairs(acc[r][q], wq[q], xb);
+            }
+        }
+    }
+}
+
 // Elements of one packed block of K inputs and `lanes` outputs: bfloat16 blocks pad K
 // to whole pairs.
 template <class Wt>
@@ -201,9 +251,10 @@ inline int64_t block_size(int64_t K, int64_t lanes) {
 
 // Rows per tile for a weight type: the bfloat16 kernels also hold two broadcasts per
 // row and the widened pair, so AVX-512 drops to 4 rows (16 + 8 + 2 registers).
-template <class Isa, class Wt>
+// With bfloat16 rows (vdpbf16ps) nothing is widened: the fp32 tile again.
+template <class Isa, class Wt, class Rt = float>
 constexpr int tile_rows() {
-    return std::is_same_v<Wt, float> ? Tile<Isa>::MR : Tile<Isa>::MR_BF16;
+    return std::is_same_v<Wt, float> || std::is_same_v<Rt, bf16_t> ? Tile<Isa>::MR : Tile<Isa>::MR_BF16;
 }
 
 // Calls body.run<MR>(r0) over rows [r0, nrows) in tiles of MR; the remainder
@@ -216,9 +267,9 @@ inline void for_row_tiles(int64_t r0, int64_t nrows, const Body& body) {
     }
 }
 
-template <class Isa, class Wt>
+template <class Isa, class Wt, class Rt = float>
 struct InputProjection {
-    const float* const* x_rows;
+    const Rt* const* x_rows;
     float* const* g_rows;
     int64_t K;
     const Wt* w;
@@ -239,9 +290,11 @@ struct InputProjection {
     }
 };
 
-template <class Isa, class Wt>
+template <class Isa, class Wt, class Rt = float>
 struct Step {
     const StepArgs<Wt>& a;
+    const Rt* const* x_rows;  // a.x_rows, or those rows in bfloat16 (matmul mode)
+    const Rt* const* h_rows;  // a.h_rows, likewise
     int64_t b;
 
     template <int MR>
@@ -258,9 +311,9 @@ struct Step {
             // with no gate buffer and no barrier between the two products.
             for (int r = 0; r < MR; ++r)
                 for (int q = 0; q < 4; ++q) acc[r][q] = V::load(a.bias + b * 4 * W + q * W);
-            accumulate<Isa, MR, 4>(acc, a.x_rows + r0, a.Kx, a.w_ih + b * block_size<Wt>(a.Kx, 4 * W));
+            accumulate<Isa, MR, 4>(acc, x_rows + r0, a.Kx, a.w_ih + b * block_size<Wt>(a.Kx, 4 * W));
         }
-        accumulate<Isa, MR, 4>(acc, a.h_rows + r0, a.K, a.w_hh + b * block_size<Wt>(a.K, 4 * W));
+        accumulate<Isa, MR, 4>(acc, h_rows + r0, a.K, a.w_hh + b * block_size<Wt>(a.K, 4 * W));
         // Fused gates: the four pre-activations of these W units are in registers.
         for (int r = 0; r < MR; ++r) {
             float* c = a.c_rows[r0 + r] + b * W;
@@ -275,9 +328,9 @@ struct Step {
     }
 };
 
-template <class Isa, class Wt>
+template <class Isa, class Wt, class Rt = float>
 struct Projection {
-    const float* const* m_rows;
+    const Rt* const* m_rows;
     float* const* h_rows;
     int64_t K;
     const Wt* w;
@@ -307,7 +360,7 @@ void input_projection(const float* const* x_rows, int64_t nrows, int64_t K, cons
 template <class Isa, class Wt>
 void lstm_step(const StepArgs<Wt>& args, int64_t b0, int64_t b1) {
     for (int64_t b = b0; b < b1; ++b) {
-        Step<Isa, Wt> body{args, b};
+        Step<Isa, Wt> body{args, args.x_rows, args.h_rows, b};
         for_row_tiles<tile_rows<Isa, Wt>()>(0, args.nrows, body);
     }
 }
@@ -321,6 +374,125 @@ void projection(const float* const* m_rows, float* const* h_rows, int64_t nrows,
     }
 }
 
+// ---------------------------------------------------------------------------------
+// bfloat16 matmul mode: every row a kernel multiplies (x, h, m) is first rounded to
+// bfloat16 into this thread's buffer, once per kernel call. DotRow<Isa> is what the
+// buffer holds: bfloat16 pairs for vdpbf16ps, or (emulated) floats holding the
+// rounded values, fed to the bfloat16-weight kernels above.
+template <class Isa>
+struct DotRow {
+    using type = float;
+};
+template <>
+struct DotRow<Avx512Bf16> {
+    using type = bf16_t;
+};
+
+// Round to nearest even, as vcvtneps2bf16 does for the finite values lstm.cpp admits.
+inline uint32_t bf16_bits(float x) {
+    uint32_t u;
+    std::memcpy(&u, &x, sizeof u);
+    return (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+}
+
+template <class Isa>
+inline void round_row(const float* x, int64_t K, float* y) {
+    for (int64_t k = 0; k < K; ++k) {
+        const uint32_t u = bf16_bits(x[k]) << 16;
+        std::memcpy(y + k, &u, sizeof u);
+    }
+}
+
+template <class Isa>
+inline void round_row(const float* x, int64_t K, bf16_t* y) {
+    int64_t k = Vec<Isa>::round_to_bf16(x, K, y);  // the whole vectors
+    for (; k < K; ++k) y[k] = bf16_t(bf16_bits(x[k]));
+    if (K % 2) y[K] = 0;  // the odd pair's partner: zero times a zero weight
+}
+
+// This thread's rounded rows. Raw storage, not std::vector: a std:: template
+// instantiated here would be compiled with this file's ISA flags and, being a weak
+// symbol, could replace the portable copy the linker picks for the rest of the core
+// (scripts/check_isa_symbols.py fails the build on exactly that).
+template <class Isa>
+struct RowBuffer {
+    using Rt = typename DotRow<Isa>::type;
+    Rt* values = nullptr;
+    const Rt** ptrs = nullptr;
+    int64_t capacity = 0, rows = 0;  // elements of values, entries of ptrs
+
+    RowBuffer() = default;
+    RowBuffer(const RowBuffer&) = delete;
+    ~RowBuffer() {
+        ::operator delete(values);
+        ::operator delete(ptrs);
+    }
+
+    const Rt* const* round(const float* const* in, int64_t n, int64_t K) {
+        const int64_t stride = (K + 1) / 2 * 2 + 32;  // whole pairs, rows 64 bytes apart
+        if (capacity < n * stride) {
+            ::operator delete(values);
+            values = nullptr;
+            values = static_cast<Rt*>(::operator new(size_t(n * stride) * sizeof(Rt)));
+            capacity = n * stride;
+        }
+        if (rows < n) {
+            ::operator delete(ptrs);
+            ptrs = nullptr;
+            ptrs = static_cast<const Rt**>(::operator new(size_t(n) * sizeof(Rt*)));
+            rows = n;
+        }
+        for (int64_t r = 0; r < n; ++r) {
+            Rt* y = values + r * stride;
+            round_row<Isa>(in[r], K, y);
+            ptrs[r] = y;
+        }
+        return ptrs;
+    }
+};
+
+// Two per thread: a fused single step rounds its x rows and its h rows.
+template <class Isa>
+thread_local RowBuffer<Isa> t_rows[2];
+
+template <class Isa>
+void input_projection_dot(const float* const* x_rows, int64_t nrows, int64_t K, const bf16_t* w, const float* bias,
+                          float* const* g_rows, int64_t b0, int64_t b1) {
+    using Rt = typename DotRow<Isa>::type;
+    const Rt* const* x = t_rows<Isa>[0].round(x_rows, nrows, K);
+    for (int64_t b = b0; b < b1; ++b) {
+        InputProjection<Isa, bf16_t, Rt> body{x, g_rows, K, w, bias, b};
+        for_row_tiles<tile_rows<Isa, bf16_t, Rt>()>(0, nrows, body);
+    }
+}
+
+template <class Isa>
+void lstm_step_dot(const StepArgs<bf16_t>& args, int64_t b0, int64_t b1) {
+    using Rt = typename DotRow<Isa>::type;
+    const Rt* const* h = t_rows<Isa>[0].round(args.h_rows, args.nrows, args.K);
+    const Rt* const* x = args.g_rows ? nullptr : t_rows<Isa>[1].round(args.x_rows, args.nrows, args.Kx);
+    for (int64_t b = b0; b < b1; ++b) {
+        Step<Isa, bf16_t, Rt> body{args, x, h, b};
+        for_row_tiles<tile_rows<Isa, bf16_t, Rt>()>(0, args.nrows, body);
+    }
+}
+
+template <class Isa>
+void projection_dot(const float* const* m_rows, float* const* h_rows, int64_t nrows, int64_t K, const bf16_t* w_hr,
+                    int64_t b0, int64_t b1) {
+    using Rt = typename DotRow<Isa>::type;
+    const Rt* const* m = t_rows<Isa>[0].round(m_rows, nrows, K);
+    for (int64_t b = b0; b < b1; ++b) {
+        Projection<Isa, bf16_t, Rt> body{m, h_rows, K, w_hr, b};
+        for_row_tiles<tile_rows<Isa, bf16_t, Rt>()>(0, nrows, body);
+    }
+}
+
+template <class Isa>
+GemmKernels<bf16_t> make_bf16dot() {
+    return {&input_projection_dot<Isa>, &lstm_step_dot<Isa>, &projection_dot<Isa>};
+}
+
 template <class Isa>
 Kernels make_kernels(const char* name) {
     Kernels k;
@@ -328,6 +500,8 @@ Kernels make_kernels(const char* name) {
     k.width = Vec<Isa>::W;
     k.f32 = {&input_projection<Isa, float>, &lstm_step<Isa, float>, &projection<Isa, float>};
     k.bf16 = {&input_projection<Isa, bf16_t>, &lstm_step<Isa, bf16_t>, &projection<Isa, bf16_t>};
+    k.bf16dot = make_bf16dot<Isa>();
+    k.bf16dot_isa = "emulated";
     k.sigmoid = &activation<Isa, 0>;
     k.tanh = &activation<Isa, 1>;
     return k;

@@ -82,6 +82,16 @@ bool all_finite(const float* p, int64_t n) {
     return true;
 }
 
+// Finite values whose bfloat16 rounding (nearest even) is still finite.
+bool all_bf16_finite(const float* p, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) {
+        uint32_t u;
+        std::memcpy(&u, p + i, sizeof u);
+        if ((u & 0x7fffffffu) >= 0x7f7f8000u) return false;  // 3.3961775e38 rounds up to infinity
+    }
+    return true;
+}
+
 // float -> bfloat16, round to nearest even (inputs are finite; see check in the caller).
 uint16_t to_bf16(float x) {
     uint32_t u;
@@ -150,9 +160,12 @@ const PackedMatrices<uint16_t>& LstmModel::matrices<uint16_t>(const Direction& d
     return d.bf16;
 }
 
-LstmModel::LstmModel(const LstmSpec& spec, const std::vector<const float*>& tensors, WeightType weights)
-    : spec_(spec), weights_(weights), width_(kernels().width) {
+LstmModel::LstmModel(const LstmSpec& spec, const std::vector<const float*>& tensors, WeightType weights,
+                     MatmulType matmul)
+    : spec_(spec), weights_(weights), matmul_(matmul), width_(kernels().width) {
     check_spec(spec);
+    if (matmul == MatmulType::Bfloat16 && weights != WeightType::Bfloat16)
+        throw std::invalid_argument("bfloat16 matmul needs bfloat16 weights");
     const int64_t H = spec.hidden_size, R = spec.real_hidden(), P = spec.proj_size, W = width_;
     const int64_t D = spec.directions(), per = spec.tensors_per_direction();
     if (int64_t(tensors.size()) != spec.num_layers * D * per)
@@ -254,7 +267,7 @@ void LstmModel::run(const ForwardArgs& a) const {
         if constexpr (std::is_same_v<Wt, float>)
             return kt.f32;
         else
-            return kt.bf16;
+            return matmul_ == MatmulType::Bfloat16 ? kt.bf16dot : kt.bf16;
     }();
     const LstmSpec& s = spec_;
     const int64_t T = a.steps, B = a.batch, H = s.hidden_size, R = s.real_hidden(), P = s.proj_size;
@@ -280,6 +293,16 @@ void LstmModel::run(const ForwardArgs& a) const {
                 throw std::invalid_argument("input contains NaN or infinite values (at time step " + str(t) +
                                             ", batch element " + str(b) + ")");
     if (a.h0 && !all_finite(a.h0, L * D * B * R)) throw std::invalid_argument("h_0 contains NaN or infinite values");
+    if (matmul_ == MatmulType::Bfloat16) {
+        // Rounding to bfloat16 must not overflow to infinity.
+        for (int64_t b = 0; b < B; ++b)
+            for (int64_t t = 0; t < len(b); ++t)
+                if (!all_bf16_finite(a.x.data + t * a.x.t_stride + b * a.x.b_stride, s.input_size))
+                    throw std::invalid_argument("input value too large for the bfloat16 matmul (|x| >= 3.396e38) at time step " +
+                                                str(t) + ", batch element " + str(b));
+        if (a.h0 && !all_bf16_finite(a.h0, L * D * B * R))
+            throw std::invalid_argument("h_0 value too large for the bfloat16 matmul (|h| >= 3.396e38)");
+    }
     if (a.c0 && !all_finite(a.c0, L * D * B * H)) throw std::invalid_argument("c_0 contains NaN or infinite values");
 
     // --- sizes and workspace.

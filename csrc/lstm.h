@@ -104,6 +104,13 @@ using AlignedFloats = AlignedBuffer<float>;
 // all arithmetic (h, c, gates, sums) stays float32.
 enum class WeightType { Float32, Bfloat16 };
 
+// What the matrix products multiply. Float32: the float32 inputs (x, h) times the stored
+// weights, exactly. Bfloat16 (opt-in, needs Bfloat16 weights): the inputs are rounded to
+// bfloat16 too (nearest even), each product is exact in float32 and the sums are float32,
+// as in AVX512_BF16's vdpbf16ps (used when the CPU has it; emulated otherwise, with the
+// same numbers up to the order of the float32 sums). Gates, c and h stay float32.
+enum class MatmulType { Float32, Bfloat16 };
+
 // The weight matrices of one (layer, direction) in the packed layout, stored as Wt
 // (float, or uint16_t holding bfloat16).
 template <class Wt>
@@ -122,7 +129,7 @@ class LstmModel {
     // w_ih, w_hh, [b_ih, b_hh], [w_hr], each row-major with the shapes above.
     // Throws std::invalid_argument on a bad spec or non-finite weights.
     LstmModel(const LstmSpec& spec, const std::vector<const float*>& tensors,
-              WeightType weights = WeightType::Float32);
+              WeightType weights = WeightType::Float32, MatmulType matmul = MatmulType::Float32);
 
     // Checks lengths, states and inputs (finite values, sizes), then runs.
     // Throws std::invalid_argument / std::length_error on bad input.
@@ -131,6 +138,7 @@ class LstmModel {
     const LstmSpec& spec() const { return spec_; }
     int64_t block_width() const { return width_; }
     WeightType weight_type() const { return weights_; }
+    MatmulType matmul_type() const { return matmul_; }
 
   private:
     struct Direction {
@@ -145,6 +153,7 @@ class LstmModel {
 
     LstmSpec spec_;
     WeightType weights_;
+    MatmulType matmul_;
     int64_t width_;
     int64_t blocks_;       // ceil(H / W)
     int64_t proj_blocks_;  // ceil(P / W)

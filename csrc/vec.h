@@ -8,4 +8,5 @@ namespace lstm_fast {
 struct Generic {};
 struct Avx2 {};
 struct Avx512 {};
+struct Avx512Bf16 {};  // Avx512 plus AVX512_BF16 (vdpbf16ps), for the bfloat16 matmul mode only
 }  // namespace lstm_fast

@@ -18,6 +18,7 @@ class _CpuInfo(TypedDict):
     reason: str  # why it was chosen (or "forced by LSTM_FAST_ISA=...")
     compiled: list[str]  # paths this build carries, best first
     supported: list[str]  # paths this CPU and OS can run, best first
+    bf16_matmul: str  # "avx512_bf16" (vdpbf16ps) or "emulated": how matmul_dtype="bfloat16" runs
 
 class LstmModel:
     """Packed weights plus the kernel table; immutable, callable from many threads at once.
@@ -34,6 +35,7 @@ class LstmModel:
         proj_size: int,
         weights: Sequence[ArrayLike],
         weights_dtype: Literal["float32", "bfloat16"] = "float32",
+        matmul_dtype: Literal["float32", "bfloat16"] = "float32",
     ) -> None:
         """weights: torch.nn.LSTM's tensors in its registration order, per layer and direction:
         weight_ih, weight_hh[, bias_ih, bias_hh][, weight_hr]. Raises ValueError on a bad
@@ -56,6 +58,8 @@ class LstmModel:
         """Hidden units per packed weight block: the SIMD width in floats of the chosen path."""
     @property
     def weights_dtype(self) -> Literal["float32", "bfloat16"]: ...
+    @property
+    def matmul_dtype(self) -> Literal["float32", "bfloat16"]: ...
 
 def cpu_info() -> _CpuInfo:
     """The chosen kernel path and why; LSTM_FAST_ISA (read at import) forces one."""

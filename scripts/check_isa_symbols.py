@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
 """Check that no AVX2/AVX-512 code in lstm_fast._core can run unless the dispatcher chose it.
 
-One wheel serves every x86-64 CPU: csrc/kernels_avx2.cpp and csrc/kernels_avx512.cpp are
-compiled with ISA flags, everything else for baseline x86-64 (SSE2), and csrc/cpu.cpp
-calls make_kernels_avx2/avx512 only when cpuid + xgetbv say the CPU and the OS can run
-them. That holds only if the build keeps the ISA code behind those two functions.
+One wheel serves every x86-64 CPU: csrc/kernels_avx2.cpp, csrc/kernels_avx512.cpp and
+csrc/kernels_avx512bf16.cpp are compiled with ISA flags, everything else for baseline
+x86-64 (SSE2), and csrc/cpu.cpp calls make_kernels_avx2/avx512 (and
+make_bf16dot_avx512bf16) only when cpuid + xgetbv say the CPU and the OS can run them.
+That holds only if the build keeps the ISA code behind those three functions.
 This script checks it on the compiled code (x86-64 ELF, GNU binutils' nm/objdump/readelf):
 
-1. Each ISA object (kernels_avx2.cpp.o, kernels_avx512.cpp.o) defines exactly one
-   symbol with external linkage, ``lstm_fast::make_kernels_<isa>()``; everything else in
+1. Each ISA object (kernels_avx2.cpp.o, kernels_avx512.cpp.o, kernels_avx512bf16.cpp.o)
+   defines exactly one symbol with external linkage, its entry (``lstm_fast::make_kernels_<isa>()``,
+   ``lstm_fast::make_bf16dot_avx512bf16()``); everything else in
    it is local (anonymous namespace). A global or weak symbol there (an inline function,
    a template instantiation of std::) could be picked by the linker for calls from
    the portable code: the classic way AVX code leaks into the generic path.
@@ -23,10 +25,10 @@ This script checks it on the compiled code (x86-64 ELF, GNU binutils' nm/objdump
    generation, static runtime pieces), nothing merged in. If the module still has a
    symbol table, each function holding such instructions must also be a local symbol
    of an ISA object.
-4. Sanity: the AVX2 object uses ymm and no zmm, the AVX-512 object uses zmm. This also
+4. Sanity: the AVX2 object uses ymm and no zmm, the AVX-512 objects use zmm. This also
    shows the detector sees what it should.
 5. The way in: only cpu.cpp.o (the cpuid/xgetbv dispatcher, whose choice tests/test_isa.py
-   and build_wheel.sh --qemu exercise) references make_kernels_avx2/avx512.
+   and build_wheel.sh --qemu exercise) references those entries.
 
 Usage:
     python scripts/check_isa_symbols.py --build-dir build/cp311-cp311-linux_x86_64 \
@@ -50,8 +52,10 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-ISA_OBJECTS = {"avx2": "kernels_avx2.cpp.o", "avx512": "kernels_avx512.cpp.o"}
-ALLOWED_EXPORT = {isa: f"lstm_fast::make_kernels_{isa}()" for isa in ISA_OBJECTS}
+ISA_OBJECTS = {"avx2": "kernels_avx2.cpp.o", "avx512": "kernels_avx512.cpp.o",
+               "avx512bf16": "kernels_avx512bf16.cpp.o"}
+ALLOWED_EXPORT = {"avx2": "lstm_fast::make_kernels_avx2()", "avx512": "lstm_fast::make_kernels_avx512()",
+                  "avx512bf16": "lstm_fast::make_bf16dot_avx512bf16()"}
 DISPATCHER_OBJECT = "cpu.cpp.o"
 
 # Instruction prefixes objdump prints as separate words before the mnemonic.
@@ -297,7 +301,7 @@ def check(build_dir: Path, wheel: Path | None, verbose: bool) -> list[str]:
                   f"{sum(expected.values())}" + (" (stripped: counted as a whole)" if stripped else ""))
             if verbose:
                 print(f"    {fmt_counter(got, 40)}")
-        exports = [name for name, kind in defined_symbols_dynamic(module) if "make_kernels_avx" in name]
+        exports = [name for name, kind in defined_symbols_dynamic(module) if name in ALLOWED_EXPORT.values()]
         if exports and verbose:
             print(f"note: the module's dynamic symbol table exports {exports} (default visibility of "
                   f"lstm_fast_core); reachable only by name, never called except by cpu.cpp")
@@ -310,18 +314,19 @@ def check(build_dir: Path, wheel: Path | None, verbose: bool) -> list[str]:
             isa_objs.items()}
     if not any(r.startswith("%ymm") for r in regs["avx2"]) or any(r.startswith("%zmm") for r in regs["avx2"]):
         errors.append("kernels_avx2.cpp.o should use ymm registers and no zmm: its compile flags are wrong")
-    if not any(r.startswith("%zmm") for r in regs["avx512"]):
-        errors.append("kernels_avx512.cpp.o uses no zmm register: its compile flags are wrong")
+    for isa in ("avx512", "avx512bf16"):
+        if not any(r.startswith("%zmm") for r in regs[isa]):
+            errors.append(f"{ISA_OBJECTS[isa]} uses no zmm register: its compile flags are wrong")
     print(f"[4] register sanity: avx2 uses {sorted({r[:4] for r in regs['avx2']})}, "
           f"avx512 uses {sorted({r[:4] for r in regs['avx512']})}")
 
-    # 5. the way in: only the dispatcher (cpu.cpp) calls make_kernels_avx2/avx512.
+    # 5. the way in: only the dispatcher (cpu.cpp) calls the ISA entries.
     entry = set(ALLOWED_EXPORT.values())
     callers = sorted(o.name for o in objects if entry & undefined_symbols(o))
     if callers != [DISPATCHER_OBJECT]:
-        errors.append(f"make_kernels_avx2/avx512 must be referenced by {DISPATCHER_OBJECT} only, not {callers}")
+        errors.append(f"the ISA entries must be referenced by {DISPATCHER_OBJECT} only, not {callers}")
     else:
-        print(f"[5] make_kernels_avx2/avx512 are referenced only by {DISPATCHER_OBJECT} (the cpuid/xgetbv dispatcher)")
+        print(f"[5] {sorted(entry)} are referenced only by {DISPATCHER_OBJECT} (the cpuid/xgetbv dispatcher)")
 
     return errors
 
@@ -345,6 +350,13 @@ SELF_TEST_SOURCES = {
         #include <immintrin.h>
         namespace { float k(const float* x) { return _mm512_reduce_add_ps(_mm512_loadu_ps(x)); } }
         namespace lstm_fast { float (*make_kernels_avx512())(const float*) { return k; } }"""),
+    "kernels_avx512bf16.cpp": ("-mavx512f -mavx512bw -mavx512bf16", """
+        #include <immintrin.h>
+        namespace { float k(const float* x) {
+            __m512 v = _mm512_loadu_ps(x);
+            __m512bh p = _mm512_cvtne2ps_pbh(v, v);
+            return _mm512_reduce_add_ps(_mm512_dpbf16_ps(v, p, p)); } }
+        namespace lstm_fast { float (*make_bf16dot_avx512bf16())(const float*) { return k; } }"""),
     "cpu.cpp": ("-mavx2 -ffast-math", """
         float dot(const float* x, int n) { float s = 0; for (int i = 0; i < n; ++i) s += x[i] * x[i]; return s; }"""),
     "lstm.cpp": ("", """
@@ -406,7 +418,7 @@ def main(argv: list[str] | None = None) -> int:
         for e in errors:
             print(f"  - {e}", file=sys.stderr)
         return 1
-    print("ISA check passed: AVX2/AVX-512 code is only reachable through make_kernels_avx2/avx512")
+    print("ISA check passed: AVX2/AVX-512 code is only reachable through the dispatcher's entries")
     return 0
 
 

@@ -20,3 +20,51 @@ def random_state(m, batch, rng, unbatched=False):
     h0 = rng.standard_normal(lead + (m.proj_size or m.hidden_size,)).astype(np.float32)
     c0 = rng.standard_normal(lead + (m.hidden_size,)).astype(np.float32)
     return h0, c0
+
+
+def round_to_bf16(a):
+    """float32 -> bfloat16 -> float32, round to nearest even (what the kernels store and,
+    with matmul_dtype="bfloat16", what they multiply)."""
+    u = np.asarray(a, np.float32).view(np.uint32).astype(np.uint64)
+    u = (u + 0x7FFF + ((u >> 16) & 1)) >> 16 << 16
+    return u.astype(np.uint32).view(np.float32)
+
+
+def bf16_matmul_teacher_forced_error(m, x, h0, c0, lengths=None):
+    """Max abs error of a one-layer ``matmul_dtype="bfloat16"`` model against float64 steps.
+
+    Rounding h to bfloat16 is discontinuous: a 1e-7 difference in h can move it by one
+    bfloat16 step, so a free-running reference drifts by ~1e-3 from any correct kernel.
+    Teacher forcing removes that: step t of the reference takes the *model's* h_{t-1}
+    (its output y, exact float32 values), rounds it and x_t to bfloat16 as the kernel
+    does, and runs the step in float64 (c carried in float64). What is left is float32
+    summation error (~1e-7), while not rounding the inputs would show as ~1e-3.
+    """
+    assert m.num_layers == 1 and m.matmul_dtype == "bfloat16"
+    T, B, _ = x.shape
+    H, R = m.hidden_size, m.proj_size or m.hidden_size
+    lengths = [T] * B if lengths is None else list(lengths)
+    y, (h_n, c_n) = m(x, (h0, c0), lengths=lengths)
+    sd = {k: v.astype(np.float64) for k, v in m.state_dict().items()}
+    err = 0.0
+    for d in range(2 if m.bidirectional else 1):
+        sfx = "_l0" + ("_reverse" if d else "")
+        w_ih = round_to_bf16(sd["weight_ih" + sfx]).astype(np.float64)
+        w_hh = round_to_bf16(sd["weight_hh" + sfx]).astype(np.float64)
+        bias = sd["bias_ih" + sfx] + sd["bias_hh" + sfx] if m.bias else 0.0
+        w_hr = round_to_bf16(sd["weight_hr" + sfx]).astype(np.float64) if m.proj_size else None
+        for b in range(B):
+            h, c = h0[d, b], c0[d, b].astype(np.float64)
+            steps = range(lengths[b]) if d == 0 else range(lengths[b] - 1, -1, -1)
+            for t in steps:
+                z = w_ih @ round_to_bf16(x[t, b]) + w_hh @ round_to_bf16(h) + bias
+                i, f, g, o = np.split(z, 4)
+                c = 1 / (1 + np.exp(-f)) * c + 1 / (1 + np.exp(-i)) * np.tanh(g)
+                out = 1 / (1 + np.exp(-o)) * np.tanh(c)
+                if w_hr is not None:
+                    out = w_hr @ round_to_bf16(out.astype(np.float32))
+                got = y[t, b, d * R:(d + 1) * R]
+                err = max(err, float(np.abs(got - out).max()))
+                h = got
+            err = max(err, float(np.abs(h_n[d, b] - h).max()), float(np.abs(c_n[d, b] - c).max()))
+    return err

@@ -1,8 +1,10 @@
-"""The opt-in bfloat16 weight storage: exact arithmetic on rounded weights."""
+"""The opt-in bfloat16 modes: weight storage (exact arithmetic on rounded weights) and
+the bfloat16 matmul (inputs of the products rounded too; vdpbf16ps where the CPU has it)."""
 
 import numpy as np
 import pytest
 from conftest import ATOL
+from helpers import bf16_matmul_teacher_forced_error, random_state, round_to_bf16
 
 import lstm_fast
 from lstm_fast.reference import LSTM as ReferenceLSTM
@@ -10,13 +12,6 @@ from lstm_fast.reference import LSTM as ReferenceLSTM
 # Measured error of bf16 weights against the float32 model on these sizes is ~1e-3;
 # this bound documents the accuracy cost of the opt-in (README, issue 3 note).
 BF16_VS_FP32_ATOL = 1e-2
-
-
-def round_to_bf16(a):
-    """float32 -> bfloat16 -> float32, round to nearest even (what the kernel stores)."""
-    u = np.asarray(a, np.float32).view(np.uint32).astype(np.uint64)
-    u = (u + 0x7FFF + ((u >> 16) & 1)) >> 16 << 16
-    return u.astype(np.uint32).view(np.float32)
 
 
 @pytest.mark.parametrize("kw", [{}, dict(num_layers=2, bidirectional=True), dict(proj_size=5)])
@@ -58,3 +53,79 @@ def test_weight_too_large_for_bf16():
     state["weight_ih_l0"][0, 0] = 3.4e38
     with pytest.raises(ValueError, match="too large for bfloat16"):
         m.load_state_dict(state)
+
+
+# --- matmul_dtype="bfloat16" ------------------------------------------------------------
+
+# Sizes cover: odd input sizes (a half-empty last pair), hidden sizes below, at and past
+# one SIMD block, batch tiles of 1..6 rows plus a remainder, and (T > 1) the unfused
+# input projection next to the fused single step (T = 1).
+@pytest.mark.parametrize("I,H,T,B", [(12, 7, 1, 1), (7, 33, 1, 3), (64, 64, 16, 1), (13, 40, 5, 2),
+                                     (33, 65, 9, 7), (300, 256, 3, 1)])
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_bf16_matmul_matches_teacher_forced_reference(I, H, T, B, bidirectional, rng):
+    m = lstm_fast.LSTM(I, H, bidirectional=bidirectional, seed=H, matmul_dtype="bfloat16")
+    x = rng.standard_normal((T, B, I)).astype(np.float32)
+    h0, c0 = random_state(m, B, rng)
+    lengths = [max(0, T - k) for k in range(B)]
+    assert bf16_matmul_teacher_forced_error(m, x, h0, c0, lengths) <= ATOL
+
+
+@pytest.mark.parametrize("T", [1, 4])
+def test_bf16_matmul_rounds_the_projection_input(T, rng):
+    m = lstm_fast.LSTM(10, 24, proj_size=9, seed=3, matmul_dtype="bf16")
+    x = rng.standard_normal((T, 3, 10)).astype(np.float32)
+    h0, c0 = random_state(m, 3, rng)
+    assert bf16_matmul_teacher_forced_error(m, x, h0, c0) <= ATOL
+
+
+def test_bf16_matmul_differs_from_weight_only_bf16(rng):
+    """The teacher-forced check above can tell the modes apart: weight-only bf16 fails it."""
+    m = lstm_fast.LSTM(40, 32, seed=1, matmul_dtype="bfloat16")
+    w_only = lstm_fast.LSTM(40, 32, seed=1, weights_dtype="bfloat16")
+    x = rng.standard_normal((6, 2, 40)).astype(np.float32)
+    h0, c0 = random_state(m, 2, rng)
+    y, _ = m(x, (h0, c0))
+    y_w, _ = w_only(x, (h0, c0))
+    assert 1e-4 < np.abs(y - y_w).max() < BF16_VS_FP32_ATOL
+
+
+@pytest.mark.parametrize("kw", [dict(num_layers=2, bidirectional=True), dict(num_layers=3, proj_size=6)])
+def test_bf16_matmul_close_to_float32_in_deep_models(kw, rng):
+    m32 = lstm_fast.LSTM(12, 20, seed=7, **kw)
+    m16 = lstm_fast.LSTM(12, 20, matmul_dtype="bfloat16", **kw)
+    m16.load_state_dict(m32.state_dict())
+    x = rng.standard_normal((11, 5, 12)).astype(np.float32)
+    lengths = [11, 4, 0, 7, 1]
+    y16, (h16, c16) = m16(x, lengths=lengths)
+    y32, (h32, c32) = m32(x, lengths=lengths)
+    for a, b in ((y16, y32), (h16, h32), (c16, c32)):
+        assert np.abs(a - b).max() < BF16_VS_FP32_ATOL
+    assert np.abs(y16 - y32).max() > 0
+    assert not y16[4:, 1].any() and not y16[:, 2].any()  # padding stays exactly zero
+
+
+def test_bf16_matmul_options():
+    m = lstm_fast.LSTM(4, 8, matmul_dtype="bf16")
+    assert (m.weights_dtype, m.matmul_dtype) == ("bfloat16", "bfloat16")
+    assert "matmul_dtype='bfloat16'" in repr(m)
+    assert lstm_fast.LSTM(4, 8).matmul_dtype == "float32"
+    with pytest.raises(ValueError, match="matmul_dtype='bfloat16' needs bfloat16 weights"):
+        lstm_fast.LSTM(4, 8, weights_dtype="float32", matmul_dtype="bfloat16")
+    with pytest.raises(ValueError, match="matmul_dtype must be 'float32' or 'bfloat16'"):
+        lstm_fast.LSTM(4, 8, matmul_dtype="int8")
+    assert lstm_fast.cpu_info()["bf16_matmul"] in ("avx512_bf16", "emulated")
+
+
+@pytest.mark.parametrize("where", ["x", "h0"])
+def test_bf16_matmul_rejects_values_that_round_to_infinity(where):
+    m = lstm_fast.LSTM(3, 4, matmul_dtype="bf16")
+    x = np.zeros((2, 1, 3), np.float32)
+    h0, c0 = np.zeros((1, 1, 4), np.float32), np.zeros((1, 1, 4), np.float32)
+    big = np.float32(3.3961775e38)  # the smallest float whose bfloat16 rounding is infinite
+    (x if where == "x" else h0)[0, 0, 1] = big
+    with pytest.raises(ValueError, match="too large for the bfloat16 matmul"):
+        m(x, (h0, c0))
+    (x if where == "x" else h0)[0, 0, 1] = np.nextafter(big, np.float32(0))  # rounds to the largest bfloat16
+    y, _ = m(x, (h0, c0))
+    assert np.isfinite(y).all()

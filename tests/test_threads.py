@@ -9,9 +9,10 @@ import pytest
 import lstm_fast
 
 
+@pytest.mark.parametrize("matmul_dtype", ["float32", "bfloat16"])  # bfloat16: per-thread rounded-row buffers
 @pytest.mark.parametrize("threads_per_call", [1, 2])
-def test_many_threads_share_one_model(threads_per_call):
-    m = lstm_fast.LSTM(24, 96, num_layers=2, bidirectional=True, proj_size=40, seed=1)
+def test_many_threads_share_one_model(threads_per_call, matmul_dtype):
+    m = lstm_fast.LSTM(24, 96, num_layers=2, bidirectional=True, proj_size=40, seed=1, matmul_dtype=matmul_dtype)
     rng = np.random.default_rng(0)
     inputs = [rng.standard_normal((int(rng.integers(1, 30)), int(rng.integers(1, 5)), 24)).astype(np.float32)
               for _ in range(48)]

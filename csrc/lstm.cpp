@@ -211,9 +211,15 @@ LstmModel::LstmModel(const LstmSpec& spec, const std::vector<const float*>& tens
 
 namespace {
 
-// Thresholds for spending threads, in multiply-adds. A barrier costs ~0.2–1 µs,
-// so a step must carry a few µs of work per thread before splitting pays.
-constexpr int64_t kSplitStepWork = 1 << 16;        // per-step 4H·R·B to split a direction
+// Thresholds for spending threads, in multiply-adds. A barrier costs ~0.1–1 µs, so a
+// step must carry about a µs of work per thread before splitting pays. 2^15 splits
+// H >= 91 at batch 1. Measured at 2 threads against 1 (benchmarks/bench_split.py):
+// (1,32,128,128) 123 -> 75-85 µs, one step at H = 128 6.4 -> 4.5 µs, (4,32,64,64)
+// 100 -> 68 µs. With a temporary build at 2^14 and 2^13, H = 64 at batch 1 gained
+// nothing (17.7 µs either way) or lost (22 µs), so it stays on one thread. On this VM
+// the 2-thread times are sometimes the 1-thread ones (the oversubscription guard
+// backing off) and, rarely, worse (128 µs for (4,32,64,64)): vCPU placement.
+constexpr int64_t kSplitStepWork = 1 << 15;        // per-step 4H·R·B to split a direction
 constexpr int64_t kSplitDirectionWork = 1 << 18;   // per-direction total to run directions in parallel
 constexpr size_t kKeepWorkspaceBytes = size_t(64) << 20;
 constexpr int64_t kChunkFloats = 1 << 15;          // input-projection chunk: 128 KiB of gates

@@ -87,6 +87,17 @@ def test_shipped_model_reaches_reported_held_out_accuracy(clf, rt_test):
     assert report["accuracy"] > 0.75  # far above the 0.578 of always answering "fresh"
 
 
+@pytest.mark.parametrize("kw", [dict(weights_dtype="bfloat16"), dict(matmul_dtype="bfloat16")])
+def test_bf16_options_keep_the_shipped_accuracy(clf, rt_test, kw):
+    texts, labels = rt_test
+    fast = TextClassifier.load(**kw)
+    assert fast._lstm.weights_dtype == "bfloat16"
+    p32, p16 = clf.predict_proba(texts), fast.predict_proba(texts)
+    assert 0 < np.abs(p16 - p32).max() < 0.05  # bf16 rounding shifts probabilities by ~1e-3, rarely more
+    acc = classification_report(labels, fast.predict(texts), fast.labels)["accuracy"]
+    assert acc == pytest.approx(clf.info["test"]["accuracy"], abs=0.005)
+
+
 def test_predict_shapes_single_and_empty(clf):
     texts = ["A gorgeous, witty, moving film.", "", "   ", "一部非常无聊的电影", "!!!" * 50, "x"]
     probs = clf.predict_proba(texts)

@@ -177,17 +177,23 @@ std::shared_ptr<LstmModel> make_model(int64_t input_size, int64_t hidden_size, i
         wt = lstm_fast::WeightType::Float32;
     else if (weights_dtype == "bfloat16")
         wt = lstm_fast::WeightType::Bfloat16;
+    else if (weights_dtype == "int8")
+        wt = lstm_fast::WeightType::Int8;
     else
-        throw py::value_error("weights_dtype must be 'float32' or 'bfloat16', got '" + weights_dtype + "'");
+        throw py::value_error("weights_dtype must be 'float32', 'bfloat16' or 'int8', got '" + weights_dtype + "'");
     lstm_fast::MatmulType mt;
     if (matmul_dtype == "float32")
         mt = lstm_fast::MatmulType::Float32;
     else if (matmul_dtype == "bfloat16")
         mt = lstm_fast::MatmulType::Bfloat16;
+    else if (matmul_dtype == "int8")
+        mt = lstm_fast::MatmulType::Int8;
     else
-        throw py::value_error("matmul_dtype must be 'float32' or 'bfloat16', got '" + matmul_dtype + "'");
+        throw py::value_error("matmul_dtype must be 'float32', 'bfloat16' or 'int8', got '" + matmul_dtype + "'");
     if (mt == lstm_fast::MatmulType::Bfloat16 && wt != lstm_fast::WeightType::Bfloat16)
         throw py::value_error("matmul_dtype='bfloat16' needs weights_dtype='bfloat16'");
+    if ((mt == lstm_fast::MatmulType::Int8) != (wt == lstm_fast::WeightType::Int8))
+        throw py::value_error("weights_dtype='int8' and matmul_dtype='int8' go together");
     LstmSpec s;
     s.input_size = input_size;
     s.hidden_size = hidden_size;
@@ -255,10 +261,12 @@ PYBIND11_MODULE(_core, m) {
              py::arg("lengths") = py::none(), py::arg("batch_first") = false)
         .def_property_readonly("block_width", &LstmModel::block_width)
         .def_property_readonly("weights_dtype", [](const LstmModel& m) {
-            return m.weight_type() == lstm_fast::WeightType::Float32 ? "float32" : "bfloat16";
+            const auto t = m.weight_type();
+            return t == lstm_fast::WeightType::Float32 ? "float32" : t == lstm_fast::WeightType::Bfloat16 ? "bfloat16" : "int8";
         })
         .def_property_readonly("matmul_dtype", [](const LstmModel& m) {
-            return m.matmul_type() == lstm_fast::MatmulType::Float32 ? "float32" : "bfloat16";
+            const auto t = m.matmul_type();
+            return t == lstm_fast::MatmulType::Float32 ? "float32" : t == lstm_fast::MatmulType::Bfloat16 ? "bfloat16" : "int8";
         });
 
     m.def("cpu_info", [] {
@@ -269,6 +277,7 @@ PYBIND11_MODULE(_core, m) {
         d["compiled"] = info.compiled;
         d["supported"] = info.supported;
         d["bf16_matmul"] = info.bf16_matmul;
+        d["int8_matmul"] = info.int8_matmul;
         return d;
     });
     m.def("set_num_threads", &lstm_fast::set_num_threads, py::arg("n"));

@@ -22,6 +22,7 @@ struct Features {
     bool avx2_fma = false;
     bool avx512 = false;
     bool avx512_bf16 = false;  // vdpbf16ps (Cooper Lake, Sapphire Rapids, Zen 4 and later)
+    bool avx512_vnni = false;  // vpdpbusd (Cascade Lake, Ice Lake, Zen 4 and later)
 };
 
 #if defined(LSTM_FAST_HAVE_X86_KERNELS)
@@ -62,6 +63,7 @@ Features detect() {
     const bool avx2 = (r[1] >> 5) & 1, avx512f = (r[1] >> 16) & 1, avx512bw = (r[1] >> 30) & 1;
     f.avx2_fma = os_ymm && avx2 && fma;
     f.avx512 = f.avx2_fma && os_zmm && avx512f;
+    f.avx512_vnni = f.avx512 && avx512bw && ((r[2] >> 11) & 1);
     if (max_sub7 >= 1) {
         cpuid(7, 1, r);
         f.avx512_bf16 = f.avx512 && avx512bw && ((r[0] >> 5) & 1);
@@ -131,8 +133,13 @@ Choice choose() {
         c.kernels.bf16dot = make_bf16dot_avx512bf16();
         c.kernels.bf16dot_isa = "avx512_bf16";
     }
+    if (c.info.isa == "avx512" && f.avx512_vnni) {
+        c.kernels.int8 = make_int8_avx512vnni();
+        c.kernels.int8_isa = "avx512_vnni";
+    }
 #endif
     c.info.bf16_matmul = c.kernels.bf16dot_isa;
+    c.info.int8_matmul = c.kernels.int8_isa;
     return c;
 }
 

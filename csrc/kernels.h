@@ -13,6 +13,18 @@ namespace lstm_fast {
 // bfloat16 weights are stored as the high 16 bits of the float (round to nearest even).
 using bf16_t = uint16_t;
 
+// int8 weights (opt-in), quantized per output unit n at load: W[n][k] ≈ scale[n]·w[n][k],
+// w in [-127, 127]. Packed like bfloat16 but four consecutive k per 32-bit lane:
+// w[((b·Kq + k/4)·NG + q)·4W + 4j + k%4], Kq = ceil(K/4), zero-padded. The rows a matrix
+// multiplies are quantized per row and call: x ≈ s·(u - 128), u in [1, 255] (uint8, what
+// vpdpbusd multiplies), so Σ_k x[k]·W[n][k] ≈ s·scale[n]·(Σ_k u[k]·w[n][k] - 128·Σ_k w[n][k]);
+// wsum128 holds 128·Σ_k w[n][k]. scale and wsum128 are indexed (b·NG + q)·W + j.
+struct QMatrix {
+    const int8_t* w;
+    const float* scale;
+    const int32_t* wsum128;
+};
+
 // One recurrent step over `nrows` rows: z = (g_rows[r], or bias + W_ih*x_rows[r] when
 // g_rows is null: the fused single-step path) + W_hh*h_rows[r]; then the gates.
 template <class Wt>
@@ -60,6 +72,11 @@ struct Kernels {
     // the order of the float32 sums).
     GemmKernels<bf16_t> bf16dot;
     const char* bf16dot_isa;
+    // int8 weights and dynamically quantized rows (see QMatrix), integer dot products:
+    // "avx512_vnni" (vpdpbusd, four products per lane per instruction) or "emulated"
+    // (plain integer loops: the same integers, so the same numbers up to float rounding).
+    GemmKernels<QMatrix> int8;
+    const char* int8_isa;
 
     // Vectorized activations, exposed for their accuracy tests.
     void (*sigmoid)(const float* x, float* y, int64_t n);
@@ -72,6 +89,8 @@ Kernels make_kernels_avx2();
 Kernels make_kernels_avx512();
 // The bfloat16 matmul kernels with AVX512_BF16 (vdpbf16ps), for CPUs that have it.
 GemmKernels<bf16_t> make_bf16dot_avx512bf16();
+// The int8 kernels with AVX512_VNNI (vpdpbusd), for CPUs that have it.
+GemmKernels<QMatrix> make_int8_avx512vnni();
 #endif
 
 struct CpuInfo {
@@ -80,6 +99,7 @@ struct CpuInfo {
     std::vector<std::string> compiled;   // ISAs this build carries
     std::vector<std::string> supported;  // ISAs this CPU (and OS) can run
     std::string bf16_matmul;             // Kernels::bf16dot_isa
+    std::string int8_matmul;             // Kernels::int8_isa
 };
 
 // The kernel table for this process: chosen on first use from the CPU's features,

@@ -4,6 +4,8 @@
 // can leak into another path; only make_kernels_<isa>() is exported.
 #pragma once
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <new>
@@ -102,6 +104,22 @@ struct Tile<Avx512> {
 };
 template <>
 struct Tile<Avx512Bf16> : Tile<Avx512> {};
+template <>
+struct Tile<Avx512Vnni> : Tile<Avx512> {};
+
+// int8 operands (see QMatrix in kernels.h). A row quantized for one call: x ≈ s·(u - 128),
+// u padded to whole quads with 128 (zero). A QBlock is block b of a QMatrix.
+struct QRow {
+    const uint8_t* u;
+    float s;
+};
+struct QBlock {
+    const int8_t* w;
+    const float* scale;
+    const int32_t* wsum128;
+};
+template <class Isa>
+constexpr bool kHasVnni = std::is_same_v<Isa, Avx512Vnni>;
 
 // Register-blocked dot products against one packed block.
 //
@@ -242,6 +260,40 @@ inline void accumulate(typename Vec<Isa>::T (&acc)[MR][NG], const bf16_t* const*
     }
 }
 
+// int8: integer dot products per (row, gate vector), then one float multiply-add per
+// output: acc += float(Σ u·w - 128·Σw) · (s_row · scale_unit). With AVX512_VNNI one
+// vpdpbusd adds four u8·s8 products per lane (64 per instruction); elsewhere plain
+// integer loops give the same integers.
+template <class Isa, int MR, int NG>
+inline void accumulate(typename Vec<Isa>::T (&acc)[MR][NG], const QRow* const* rows, int64_t K, QBlock w) {
+    using V = Vec<Isa>;
+    constexpr int W = V::W;
+    const int64_t quads = (K + 3) / 4;
+    if constexpr (kHasVnni<Isa>) {
+        V::template int8_accumulate<MR, NG>(acc, rows, quads, w.w, w.wsum128, w.scale);
+    } else {
+        int32_t dot[MR][NG][W];
+        for (int r = 0; r < MR; ++r)
+            for (int q = 0; q < NG; ++q)
+                for (int j = 0; j < W; ++j) dot[r][q][j] = -w.wsum128[q * W + j];
+        for (int64_t p = 0; p < quads; ++p)
+            for (int q = 0; q < NG; ++q) {
+                const int8_t* wq = w.w + (p * NG + q) * 4 * W;
+                for (int r = 0; r < MR; ++r) {
+                    const uint8_t* u = rows[r]->u + 4 * p;
+                    for (int j = 0; j < W; ++j)
+                        dot[r][q][j] += int32_t(u[0]) * wq[4 * j] + int32_t(u[1]) * wq[4 * j + 1] +
+                                        int32_t(u[2]) * wq[4 * j + 2] + int32_t(u[3]) * wq[4 * j + 3];
+                }
+            }
+        for (int r = 0; r < MR; ++r) {
+            const typename V::T s = V::set1(rows[r]->s);
+            for (int q = 0; q < NG; ++q)
+                acc[r][q] = V::fma(V::load_i32(dot[r][q]), V::mul(s, V::load(w.scale + q * W)), acc[r][q]);
+        }
+    }
+}
+
 // Elements of one packed block of K inputs and `lanes` outputs: bfloat16 blocks pad K
 // to whole pairs.
 template <class Wt>
@@ -254,7 +306,23 @@ inline int64_t block_size(int64_t K, int64_t lanes) {
 // With bfloat16 rows (vdpbf16ps) nothing is widened: the fp32 tile again.
 template <class Isa, class Wt, class Rt = float>
 constexpr int tile_rows() {
-    return std::is_same_v<Wt, float> || std::is_same_v<Rt, bf16_t> ? Tile<Isa>::MR : Tile<Isa>::MR_BF16;
+    return std::is_same_v<Wt, float> || std::is_same_v<Rt, bf16_t> || std::is_same_v<Rt, QRow> ? Tile<Isa>::MR
+                                                                                                  : Tile<Isa>::MR_BF16;
+}
+
+// Where block b (NG gate vectors of W units) of a packed matrix starts.
+template <class Isa>
+inline const float* block_of(const float* w, int64_t b, int64_t K, int NG) {
+    return w + b * block_size<float>(K, NG * Vec<Isa>::W);
+}
+template <class Isa>
+inline const bf16_t* block_of(const bf16_t* w, int64_t b, int64_t K, int NG) {
+    return w + b * block_size<bf16_t>(K, NG * Vec<Isa>::W);
+}
+template <class Isa>
+inline QBlock block_of(const QMatrix* m, int64_t b, int64_t K, int NG) {
+    constexpr int W = Vec<Isa>::W;
+    return {m->w + b * ((K + 3) / 4) * NG * 4 * W, m->scale + b * NG * W, m->wsum128 + b * NG * W};
 }
 
 // Calls body.run<MR>(r0) over rows [r0, nrows) in tiles of MR; the remainder
@@ -284,7 +352,7 @@ struct InputProjection {
         typename V::T acc[MR][4];
         for (int r = 0; r < MR; ++r)
             for (int q = 0; q < 4; ++q) acc[r][q] = V::load(bias + b * 4 * W + q * W);
-        accumulate<Isa, MR, 4>(acc, x_rows + r0, K, w + b * block_size<Wt>(K, 4 * W));
+        accumulate<Isa, MR, 4>(acc, x_rows + r0, K, block_of<Isa>(w, b, K, 4));
         for (int r = 0; r < MR; ++r)
             for (int q = 0; q < 4; ++q) V::store(g_rows[r0 + r] + b * 4 * W + q * W, acc[r][q]);
     }
@@ -311,9 +379,9 @@ struct Step {
             // with no gate buffer and no barrier between the two products.
             for (int r = 0; r < MR; ++r)
                 for (int q = 0; q < 4; ++q) acc[r][q] = V::load(a.bias + b * 4 * W + q * W);
-            accumulate<Isa, MR, 4>(acc, x_rows + r0, a.Kx, a.w_ih + b * block_size<Wt>(a.Kx, 4 * W));
+            accumulate<Isa, MR, 4>(acc, x_rows + r0, a.Kx, block_of<Isa>(a.w_ih, b, a.Kx, 4));
         }
-        accumulate<Isa, MR, 4>(acc, h_rows + r0, a.K, a.w_hh + b * block_size<Wt>(a.K, 4 * W));
+        accumulate<Isa, MR, 4>(acc, h_rows + r0, a.K, block_of<Isa>(a.w_hh, b, a.K, 4));
         // Fused gates: the four pre-activations of these W units are in registers.
         for (int r = 0; r < MR; ++r) {
             float* c = a.c_rows[r0 + r] + b * W;
@@ -343,7 +411,7 @@ struct Projection {
         constexpr int W = V::W;
         typename V::T acc[MR][1];
         for (int r = 0; r < MR; ++r) acc[r][0] = V::set1(0.0f);
-        accumulate<Isa, MR, 1>(acc, m_rows + r0, K, w + b * block_size<Wt>(K, W));
+        accumulate<Isa, MR, 1>(acc, m_rows + r0, K, block_of<Isa>(w, b, K, 1));
         for (int r = 0; r < MR; ++r) V::store(h_rows[r0 + r] + b * W, acc[r][0]);
     }
 };
@@ -493,6 +561,112 @@ GemmKernels<bf16_t> make_bf16dot() {
     return {&input_projection_dot<Isa>, &lstm_step_dot<Isa>, &projection_dot<Isa>};
 }
 
+// ---------------------------------------------------------------------------------
+// int8: every row a kernel multiplies is quantized per call into this thread's buffer:
+// s = amax/127, u = nearest-even(x·(127/amax)) + 128 (amax = max|x|; a zero row has s = 0).
+// The same float32 operations in every path (and in tests/helpers.py's reference).
+template <class Isa>
+inline float quantize_row(const float* x, int64_t K, uint8_t* u) {
+    float amax = 0.0f;
+    int64_t k = 0;
+    if constexpr (kHasVnni<Isa>) {
+        amax = Vec<Isa>::abs_max(x, K);
+    } else {
+        for (; k < K; ++k) amax = std::max(amax, std::fabs(x[k]));
+    }
+    const int64_t padded = (K + 3) / 4 * 4;
+    if (amax == 0.0f) {
+        std::memset(u, 128, size_t(padded));
+        return 0.0f;
+    }
+    const float inv = 127.0f / amax;
+    k = 0;
+    if constexpr (kHasVnni<Isa>) k = Vec<Isa>::quantize(x, K, inv, u);  // the whole vectors
+    for (; k < K; ++k) u[k] = uint8_t(int32_t(std::min(127.0f, std::max(-127.0f, std::nearbyint(x[k] * inv)))) + 128);
+    for (; k < padded; ++k) u[k] = 128;
+    return amax / 127.0f;
+}
+
+// This thread's quantized rows (raw storage: see RowBuffer).
+template <class Isa>
+struct QRowBuffer {
+    uint8_t* values = nullptr;
+    QRow* rows = nullptr;
+    const QRow** ptrs = nullptr;
+    int64_t capacity = 0, nrows = 0;
+
+    QRowBuffer() = default;
+    QRowBuffer(const QRowBuffer&) = delete;
+    ~QRowBuffer() {
+        ::operator delete(values);
+        ::operator delete(rows);
+        ::operator delete(ptrs);
+    }
+
+    const QRow* const* quantize(const float* const* in, int64_t n, int64_t K) {
+        const int64_t stride = (K + 3) / 4 * 4 + 64;  // whole quads, rows 64 bytes apart
+        if (capacity < n * stride) {
+            ::operator delete(values);
+            values = nullptr;
+            values = static_cast<uint8_t*>(::operator new(size_t(n * stride)));
+            capacity = n * stride;
+        }
+        if (nrows < n) {
+            ::operator delete(rows);
+            ::operator delete(ptrs);
+            rows = nullptr;
+            ptrs = nullptr;
+            rows = static_cast<QRow*>(::operator new(size_t(n) * sizeof(QRow)));
+            ptrs = static_cast<const QRow**>(::operator new(size_t(n) * sizeof(QRow*)));
+            nrows = n;
+        }
+        for (int64_t r = 0; r < n; ++r) {
+            uint8_t* u = values + r * stride;
+            rows[r] = QRow{u, quantize_row<Isa>(in[r], K, u)};
+            ptrs[r] = rows + r;
+        }
+        return ptrs;
+    }
+};
+
+template <class Isa>
+thread_local QRowBuffer<Isa> t_qrows[2];
+
+template <class Isa>
+void input_projection_q(const float* const* x_rows, int64_t nrows, int64_t K, const QMatrix* w, const float* bias,
+                        float* const* g_rows, int64_t b0, int64_t b1) {
+    const QRow* const* x = t_qrows<Isa>[0].quantize(x_rows, nrows, K);
+    for (int64_t b = b0; b < b1; ++b) {
+        InputProjection<Isa, QMatrix, QRow> body{x, g_rows, K, w, bias, b};
+        for_row_tiles<tile_rows<Isa, QMatrix, QRow>()>(0, nrows, body);
+    }
+}
+
+template <class Isa>
+void lstm_step_q(const StepArgs<QMatrix>& args, int64_t b0, int64_t b1) {
+    const QRow* const* h = t_qrows<Isa>[0].quantize(args.h_rows, args.nrows, args.K);
+    const QRow* const* x = args.g_rows ? nullptr : t_qrows<Isa>[1].quantize(args.x_rows, args.nrows, args.Kx);
+    for (int64_t b = b0; b < b1; ++b) {
+        Step<Isa, QMatrix, QRow> body{args, x, h, b};
+        for_row_tiles<tile_rows<Isa, QMatrix, QRow>()>(0, args.nrows, body);
+    }
+}
+
+template <class Isa>
+void projection_q(const float* const* m_rows, float* const* h_rows, int64_t nrows, int64_t K, const QMatrix* w_hr,
+                  int64_t b0, int64_t b1) {
+    const QRow* const* m = t_qrows<Isa>[0].quantize(m_rows, nrows, K);
+    for (int64_t b = b0; b < b1; ++b) {
+        Projection<Isa, QMatrix, QRow> body{m, h_rows, K, w_hr, b};
+        for_row_tiles<tile_rows<Isa, QMatrix, QRow>()>(0, nrows, body);
+    }
+}
+
+template <class Isa>
+GemmKernels<QMatrix> make_int8() {
+    return {&input_projection_q<Isa>, &lstm_step_q<Isa>, &projection_q<Isa>};
+}
+
 template <class Isa>
 Kernels make_kernels(const char* name) {
     Kernels k;
@@ -502,6 +676,8 @@ Kernels make_kernels(const char* name) {
     k.bf16 = {&input_projection<Isa, bf16_t>, &lstm_step<Isa, bf16_t>, &projection<Isa, bf16_t>};
     k.bf16dot = make_bf16dot<Isa>();
     k.bf16dot_isa = "emulated";
+    k.int8 = make_int8<Isa>();
+    k.int8_isa = "emulated";
     k.sigmoid = &activation<Isa, 0>;
     k.tanh = &activation<Isa, 1>;
     return k;

@@ -141,6 +141,49 @@ AlignedBuffer<Wt> pack(const float* w, int64_t units, int64_t K, int64_t NG, int
     return out;
 }
 
+// Largest K the int8 kernels take: |Σ_k u·w| <= K·255·127 must fit an int32.
+constexpr int64_t kMaxInt8Inputs = 65536;
+
+// Row-major (NG*units, K) matrix -> int8 quads, per-unit scales and 128·Σw (QMatrix).
+// Per unit: amax = max|W[n][:]|, w = nearest-even(W[n][k] · (127 / amax)), scale = amax / 127
+// (tests/helpers.py's int8 reference repeats these float32 operations exactly).
+QuantBuffer quantize(const float* w, int64_t units, int64_t K, int64_t NG, int64_t W) {
+    if (K > kMaxInt8Inputs)
+        throw std::invalid_argument("int8 weights support at most " + str(kMaxInt8Inputs) + " inputs per matrix, got " +
+                                    str(K));
+    const int64_t blocks = (units + W - 1) / W, Kq = (K + 3) / 4;
+    QuantBuffer out;
+    out.w = AlignedBuffer<int8_t>(size_t(blocks * Kq * NG * 4 * W));
+    out.scale = AlignedFloats(size_t(blocks * NG * W));
+    out.wsum128 = AlignedBuffer<int32_t>(size_t(blocks * NG * W));
+    for (int64_t q = 0; q < NG; ++q)
+        for (int64_t u = 0; u < units; ++u) {
+            const float* row = w + (q * units + u) * K;
+            const int64_t b = u / W, j = u % W, at = (b * NG + q) * W + j;
+            float amax = 0.0f;
+            for (int64_t k = 0; k < K; ++k) amax = std::max(amax, std::fabs(row[k]));
+            if (amax == 0.0f) continue;  // scale 0, weights 0
+            const float inv = 127.0f / amax;
+            int32_t sum = 0;
+            for (int64_t k = 0; k < K; ++k) {
+                const float v = std::min(127.0f, std::max(-127.0f, std::nearbyint(row[k] * inv)));
+                out.w.data()[((b * Kq + k / 4) * NG + q) * 4 * W + 4 * j + k % 4] = int8_t(v);
+                sum += int32_t(v);
+            }
+            out.scale.data()[at] = amax / 127.0f;
+            out.wsum128.data()[at] = 128 * sum;
+        }
+    out.view = {out.w.data(), out.scale.data(), out.wsum128.data()};
+    return out;
+}
+
+void pack_matrices(PackedMatrices<QMatrix>& m, const float* w_ih, const float* w_hh, const float* w_hr,
+                   const LstmSpec& s, int64_t layer, int64_t W) {
+    m.w_ih = quantize(w_ih, s.hidden_size, s.layer_input(layer), 4, W);
+    m.w_hh = quantize(w_hh, s.hidden_size, s.real_hidden(), 4, W);
+    if (w_hr) m.w_hr = quantize(w_hr, s.proj_size, s.hidden_size, 1, W);
+}
+
 template <class Wt>
 void pack_matrices(PackedMatrices<Wt>& m, const float* w_ih, const float* w_hh, const float* w_hr,
                    const LstmSpec& s, int64_t layer, int64_t W) {
@@ -159,6 +202,10 @@ template <>
 const PackedMatrices<uint16_t>& LstmModel::matrices<uint16_t>(const Direction& d) {
     return d.bf16;
 }
+template <>
+const PackedMatrices<QMatrix>& LstmModel::matrices<QMatrix>(const Direction& d) {
+    return d.i8;
+}
 
 LstmModel::LstmModel(const LstmSpec& spec, const std::vector<const float*>& tensors, WeightType weights,
                      MatmulType matmul)
@@ -166,6 +213,8 @@ LstmModel::LstmModel(const LstmSpec& spec, const std::vector<const float*>& tens
     check_spec(spec);
     if (matmul == MatmulType::Bfloat16 && weights != WeightType::Bfloat16)
         throw std::invalid_argument("bfloat16 matmul needs bfloat16 weights");
+    if ((matmul == MatmulType::Int8) != (weights == WeightType::Int8))
+        throw std::invalid_argument("int8 weights and the int8 matmul go together");
     const int64_t H = spec.hidden_size, R = spec.real_hidden(), P = spec.proj_size, W = width_;
     const int64_t D = spec.directions(), per = spec.tensors_per_direction();
     if (int64_t(tensors.size()) != spec.num_layers * D * per)
@@ -201,8 +250,10 @@ LstmModel::LstmModel(const LstmSpec& spec, const std::vector<const float*>& tens
             if (w_hr) check(w_hr, P * H, "weight_hr");
             if (weights == WeightType::Float32)
                 pack_matrices(dir.f32, t[0], t[1], w_hr, spec, l, W);
-            else
+            else if (weights == WeightType::Bfloat16)
                 pack_matrices(dir.bf16, t[0], t[1], w_hr, spec, l, W);
+            else
+                pack_matrices(dir.i8, t[0], t[1], w_hr, spec, l, W);
         }
 }
 
@@ -262,8 +313,10 @@ struct DirScratch {
 void LstmModel::forward(const ForwardArgs& a) const {
     if (weights_ == WeightType::Float32)
         run<float>(a);
-    else
+    else if (weights_ == WeightType::Bfloat16)
         run<uint16_t>(a);
+    else
+        run<QMatrix>(a);
 }
 
 template <class Wt>
@@ -272,6 +325,8 @@ void LstmModel::run(const ForwardArgs& a) const {
     const GemmKernels<Wt>& K = [&]() -> const GemmKernels<Wt>& {
         if constexpr (std::is_same_v<Wt, float>)
             return kt.f32;
+        else if constexpr (std::is_same_v<Wt, QMatrix>)
+            return kt.int8;
         else
             return matmul_ == MatmulType::Bfloat16 ? kt.bf16dot : kt.bf16;
     }();

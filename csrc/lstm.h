@@ -36,6 +36,8 @@
 #include <new>
 #include <vector>
 
+#include "kernels.h"
+
 namespace lstm_fast {
 
 struct LstmSpec {
@@ -102,14 +104,19 @@ using AlignedFloats = AlignedBuffer<float>;
 // the bytes streamed per step (the batch-1 bottleneck) at ~3 significant digits per
 // weight: weights are rounded once at load, widened back to float in registers, and
 // all arithmetic (h, c, gates, sums) stays float32.
-enum class WeightType { Float32, Bfloat16 };
+//
+// Int8 (opt-in) stores each weight row as int8 with one float scale per output unit and
+// quantizes what it multiplies per row and call (dynamic quantization, as in torch's
+// quantize_dynamic): integer dot products, one float multiply per output. See QMatrix.
+enum class WeightType { Float32, Bfloat16, Int8 };
 
 // What the matrix products multiply. Float32: the float32 inputs (x, h) times the stored
 // weights, exactly. Bfloat16 (opt-in, needs Bfloat16 weights): the inputs are rounded to
 // bfloat16 too (nearest even), each product is exact in float32 and the sums are float32,
 // as in AVX512_BF16's vdpbf16ps (used when the CPU has it; emulated otherwise, with the
 // same numbers up to the order of the float32 sums). Gates, c and h stay float32.
-enum class MatmulType { Float32, Bfloat16 };
+// Int8: the only matmul of (and only for) int8 weights.
+enum class MatmulType { Float32, Bfloat16, Int8 };
 
 // The weight matrices of one (layer, direction) in the packed layout, stored as Wt
 // (float, or uint16_t holding bfloat16).
@@ -118,6 +125,19 @@ struct PackedMatrices {
     AlignedBuffer<Wt> w_ih;  // packed (nb, I_k, 4W)
     AlignedBuffer<Wt> w_hh;  // packed (nb, R, 4W)
     AlignedBuffer<Wt> w_hr;  // packed (nbp, H, W), empty without projection
+};
+
+// One int8 matrix: quads, scales, corrections (QMatrix), and the view the kernels take.
+struct QuantBuffer {
+    AlignedBuffer<int8_t> w;
+    AlignedFloats scale;
+    AlignedBuffer<int32_t> wsum128;
+    QMatrix view{};  // points into the buffers above (heap memory: stable under moves)
+    const QMatrix* data() const { return &view; }
+};
+template <>
+struct PackedMatrices<QMatrix> {
+    QuantBuffer w_ih, w_hh, w_hr;
 };
 
 // An LSTM with weights packed for the kernels of the ISA chosen at start-up.
@@ -144,6 +164,7 @@ class LstmModel {
     struct Direction {
         PackedMatrices<float> f32;      // filled for WeightType::Float32
         PackedMatrices<uint16_t> bf16;  // filled for WeightType::Bfloat16
+        PackedMatrices<QMatrix> i8;     // filled for WeightType::Int8
         AlignedFloats bias;       // packed (nb, 4W): b_ih + b_hh, always float
     };
     template <class Wt>

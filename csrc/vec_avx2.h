@@ -20,6 +20,7 @@ struct Vec<Avx2> {
     using M = __m256;
     static T load(const float* p) { return _mm256_loadu_ps(p); }
     static void store(float* p, T a) { _mm256_storeu_ps(p, a); }
+    static T load_i32(const int32_t* p) { return _mm256_cvtepi32_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))); }
     static void widen_pairs(const uint16_t* p, T& lo, T& hi) {
         const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
         lo = _mm256_castsi256_ps(_mm256_slli_epi32(v, 16));

@@ -20,6 +20,7 @@ struct Vec<Avx512> {
     using M = __mmask16;
     static T load(const float* p) { return _mm512_loadu_ps(p); }
     static void store(float* p, T a) { _mm512_storeu_ps(p, a); }
+    static T load_i32(const int32_t* p) { return _mm512_cvtepi32_ps(_mm512_loadu_si512(p)); }
     static void widen_pairs(const uint16_t* p, T& lo, T& hi) {
         const __m512i v = _mm512_loadu_si512(p);
         lo = _mm512_castsi512_ps(_mm512_slli_epi32(v, 16));

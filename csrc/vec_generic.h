@@ -34,6 +34,7 @@ struct Vec<Generic> {
         return r;
     }
     static void store(float* p, T a) { std::memcpy(p, a.v, sizeof a.v); }
+    static T load_i32(const int32_t* p) { LSTM_FAST_MAP(float(p[j])); }  // int32 -> float, nearest
     // 2W bfloat16 values stored as W pairs (lane j: bits 0-15 = a_j, bits 16-31 = b_j)
     // widened to two float vectors: lo = a, hi = b.
     static void widen_pairs(const uint16_t* p, T& lo, T& hi) {

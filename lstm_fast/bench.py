@@ -41,6 +41,7 @@ __all__ = ["SCENARIOS", "Scenario", "Machine", "Plan", "bound", "bench_scenario"
 MiB = 1 << 20
 FP32_TOLERANCE = 1e-4  # max |peer - lstm_fast| allowed for an fp32 engine
 BF16_TOLERANCE = 5e-2  # bf16 weights give ~1e-3; beyond this the conversion itself is wrong
+INT8_TOLERANCE = 1e-1  # int8 gives ~1e-2; beyond this the quantization itself is wrong
 
 
 # --- scenarios -----------------------------------------------------------------------
@@ -319,9 +320,11 @@ class Engine:
 class LstmFastEngine(Engine):
     name = "lstm_fast"
 
-    def __init__(self, weights_dtype: str = "float32", matmul_dtype: str = "float32"):
+    def __init__(self, weights_dtype: str = "float32", matmul_dtype: str | None = None):
         self.weights_dtype, self.matmul_dtype = weights_dtype, matmul_dtype
-        if matmul_dtype != "float32":
+        if weights_dtype == "int8":
+            self.name, self.precision, self.compare_to = "lstm_fast-int8", "int8", "lstm_fast"
+        elif matmul_dtype != "float32":
             self.name, self.precision, self.compare_to = "lstm_fast-bf16mm", "bf16", "lstm_fast"
         elif weights_dtype != "float32":
             self.name, self.precision, self.compare_to = "lstm_fast-bf16", "bf16", "lstm_fast"
@@ -330,7 +333,8 @@ class LstmFastEngine(Engine):
         import lstm_fast
 
         info = lstm_fast.cpu_info()
-        extra = f", bf16 matmul: {info['bf16_matmul']}" if self.matmul_dtype != "float32" else ""
+        extra = (f", int8: {info['int8_matmul']}" if self.weights_dtype == "int8" else
+                 f", bf16 matmul: {info['bf16_matmul']}" if self.matmul_dtype == "bfloat16" else "")
         return f"{lstm_fast.__version__}{_git_describe()} ({info['isa']}{extra})"
 
     def set_threads(self, n: int) -> None:
@@ -522,12 +526,13 @@ class OpenVinoEngine(Engine):
 def all_engines(bf16: bool = True) -> list[Engine]:
     engines: list[Engine] = [LstmFastEngine(), TorchEngine(), OrtEngine(), OpenVinoEngine("f32")]
     if bf16:
-        engines += [LstmFastEngine("bfloat16"), LstmFastEngine("bfloat16", "bfloat16"), OpenVinoEngine("bf16")]
+        engines += [LstmFastEngine("bfloat16"), LstmFastEngine("bfloat16", "bfloat16"), OpenVinoEngine("bf16"),
+                    LstmFastEngine("int8")]
     return engines
 
 
 ENGINE_NAMES = ("lstm_fast", "torch", "onnxruntime", "openvino", "lstm_fast-bf16", "lstm_fast-bf16mm",
-                "openvino-bf16")
+                "openvino-bf16", "lstm_fast-int8")
 
 
 # --- timing --------------------------------------------------------------------------
@@ -659,7 +664,7 @@ def bench_scenario(s: Scenario, engines: list[Engine], threads: int, plan: Plan,
                 continue
             else:
                 diff, against = _max_diff(out, expected), "lstm_fast"
-            tol = FP32_TOLERANCE if e.precision == "fp32" else BF16_TOLERANCE
+            tol = {"fp32": FP32_TOLERANCE, "bf16": BF16_TOLERANCE, "int8": INT8_TOLERANCE}[e.precision]
             row.update(max_abs_diff=diff, checked_against=against, tolerance=tol, ok=diff <= tol)
             if diff > tol:
                 row["error"] = f"outputs differ from {against} by {diff:.2e} > {tol:g}: not timed"
@@ -902,7 +907,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--engines", nargs="+", choices=ENGINE_NAMES, metavar="ENGINE",
                    help=f"which engines (default: every one installed): {', '.join(ENGINE_NAMES)}")
     p.add_argument("--no-bf16", action="store_true",
-                   help="skip the bf16 rows (lstm_fast-bf16, lstm_fast-bf16mm, openvino-bf16)")
+                   help="skip the reduced-precision rows (lstm_fast-bf16, lstm_fast-bf16mm, openvino-bf16, "
+                        "lstm_fast-int8)")
     p.add_argument("--quick", action="store_true", help="fewer repetitions (a smoke run or a loaded machine)")
     p.add_argument("--seconds", type=float, help="timed seconds per engine per scenario and thread count "
                    "(default 2, quick 0.3)")

@@ -14,17 +14,36 @@ __all__ = ["LSTM", "cpu_info", "weight_shapes"]
 
 
 def cpu_info() -> dict:
-    """Which kernel path runs and why: ``{"isa", "reason", "compiled", "supported", "bf16_matmul"}``.
+    """Which kernel path runs and why: ``{"isa", "reason", "compiled", "supported", "bf16_matmul", "int8_matmul"}``.
 
     ``bf16_matmul`` is ``"avx512_bf16"`` when ``matmul_dtype="bfloat16"`` runs on the CPU's
-    vdpbf16ps instruction, ``"emulated"`` otherwise (same numbers, float32 speed).
+    vdpbf16ps instruction, ``"emulated"`` otherwise (same numbers, float32 speed);
+    ``int8_matmul`` likewise ``"avx512_vnni"`` (vpdpbusd) or ``"emulated"`` for int8 weights.
 
     ``LSTM_FAST_ISA=generic|baseline|avx2|avx512`` (read at import) forces a path.
     """
     return _core.cpu_info()
 
 
-_WEIGHT_DTYPES = {"float32": "float32", "fp32": "float32", "bfloat16": "bfloat16", "bf16": "bfloat16"}
+_DTYPES = {"float32": "float32", "fp32": "float32", "bfloat16": "bfloat16", "bf16": "bfloat16", "int8": "int8"}
+
+
+def _dtypes(weights_dtype: str | None, matmul_dtype: str | None) -> tuple[str, str]:
+    """(weights, matmul) from the constructor's arguments; an unset one follows the other."""
+    for name, value in (("weights_dtype", weights_dtype), ("matmul_dtype", matmul_dtype)):
+        if value is not None and value not in _DTYPES:
+            raise ValueError(f"{name} must be 'float32', 'bfloat16' (or 'bf16') or 'int8', got {value!r}")
+    w = _DTYPES[weights_dtype] if weights_dtype is not None else None
+    mm = _DTYPES[matmul_dtype] if matmul_dtype is not None else None
+    if w is None:
+        w = mm if mm in ("bfloat16", "int8") else "float32"
+    if mm is None:
+        mm = "int8" if w == "int8" else "float32"
+    if mm == "bfloat16" and w != "bfloat16":
+        raise ValueError("matmul_dtype='bfloat16' needs bfloat16 weights (weights_dtype='bfloat16' or unset)")
+    if (mm == "int8") != (w == "int8"):
+        raise ValueError("int8 weights and the int8 matmul go together (set weights_dtype='int8', or matmul_dtype='int8')")
+    return w, mm
 
 
 def _size(value: Any, name: str, minimum: int) -> int:
@@ -73,12 +92,20 @@ class LSTM:
     runs it on CPUs that have it (``cpu_info()["bf16_matmul"]``; twice the multiply-adds
     per instruction of float32, the batch>=32 win). Outputs differ from float32 by a few
     1e-3. Elsewhere it is emulated with the same numbers and no speed-up.
+
+    ``weights_dtype="int8"`` (opt-in; ``matmul_dtype="int8"`` is the same) is dynamic
+    quantization, as torch's ``quantize_dynamic`` does for nn.LSTM: each weight row is
+    stored as int8 with one float scale, and each call quantizes what the weights multiply
+    (x, h) per row to 8 bits with a scale from its largest magnitude; integer dot products
+    (AVX512_VNNI ``vpdpbusd`` where the CPU has it, ``cpu_info()["int8_matmul"]``), one float
+    multiply per output. A quarter of float32's bytes per step: the batch-1 win. Outputs
+    differ from float32 by ~1e-2 (measured in tests/test_int8.py); check your task's metric.
     """
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
                  proj_size: int = 0, *, seed: int | None = None, weights_dtype: str | None = None,
-                 matmul_dtype: str = "float32"):
+                 matmul_dtype: str | None = None):
         self.input_size = _size(input_size, "input_size", 1)
         self.hidden_size = _size(hidden_size, "hidden_size", 1)
         self.num_layers = _size(num_layers, "num_layers", 1)
@@ -91,16 +118,7 @@ class LSTM:
         self.batch_first = bool(batch_first)
         self.dropout = float(dropout)
         self.bidirectional = bool(bidirectional)
-        if matmul_dtype not in _WEIGHT_DTYPES:
-            raise ValueError(f"matmul_dtype must be 'float32' or 'bfloat16' (or 'bf16'), got {matmul_dtype!r}")
-        self.matmul_dtype = _WEIGHT_DTYPES[matmul_dtype]
-        if weights_dtype is None:
-            weights_dtype = self.matmul_dtype
-        if weights_dtype not in _WEIGHT_DTYPES:
-            raise ValueError(f"weights_dtype must be 'float32' or 'bfloat16' (or 'bf16'), got {weights_dtype!r}")
-        self.weights_dtype = _WEIGHT_DTYPES[weights_dtype]
-        if self.matmul_dtype == "bfloat16" and self.weights_dtype != "bfloat16":
-            raise ValueError("matmul_dtype='bfloat16' needs bfloat16 weights (weights_dtype='bfloat16' or unset)")
+        self.weights_dtype, self.matmul_dtype = _dtypes(weights_dtype, matmul_dtype)
         shapes = self._shapes()
         n_params = sum(int(np.prod(s)) for s in shapes.values())
         if n_params > 1 << 31:  # checked before allocating anything
@@ -158,7 +176,7 @@ class LSTM:
         self._load(params)
 
     @classmethod
-    def from_torch(cls, module: Any, *, weights_dtype: str | None = None, matmul_dtype: str = "float32") -> "LSTM":
+    def from_torch(cls, module: Any, *, weights_dtype: str | None = None, matmul_dtype: str | None = None) -> "LSTM":
         """An ``LSTM`` with the configuration and weights of a ``torch.nn.LSTM``."""
         for attr in ("input_size", "hidden_size", "num_layers", "bias", "batch_first", "bidirectional", "state_dict"):
             if not hasattr(module, attr):
@@ -196,5 +214,6 @@ class LSTM:
                                          ("bidirectional", self.bidirectional, False),
                                          ("proj_size", self.proj_size, 0),
                                          ("weights_dtype", repr(self.weights_dtype), "'float32'"),
-                                         ("matmul_dtype", repr(self.matmul_dtype), "'float32'")) if v != d)
+                                         ("matmul_dtype", repr(self.matmul_dtype),
+                                          "'int8'" if self.weights_dtype == "int8" else "'float32'")) if v != d)
         return f"LSTM({self.input_size}, {self.hidden_size}{extra})"

@@ -64,7 +64,7 @@ export CMAKE_BUILD_PARALLEL_LEVEL="${JOBS:-2}"
 # The core LSTM test files, run under every ISA (and alone with --core). INPROC_TESTS run
 # in one process and without torch, so they can run under QEMU too; test_lstm_torch.py
 # joins only with --torch (without torch it would only skip: a skip is not a pass).
-INPROC_TESTS=(test_lstm_parity.py test_kernels.py test_errors.py test_bf16.py test_threads.py)
+INPROC_TESTS=(test_lstm_parity.py test_kernels.py test_errors.py test_bf16.py test_int8.py test_threads.py)
 CORE_TESTS=("${INPROC_TESTS[@]}" test_isa.py)
 if [[ $TORCH == 1 ]]; then CORE_TESTS+=(test_lstm_torch.py); fi
 # torch 2.13.0+cpu is the only torch spec allowed on these machines (others pull CUDA).

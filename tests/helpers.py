@@ -68,3 +68,62 @@ def bf16_matmul_teacher_forced_error(m, x, h0, c0, lengths=None):
                 h = got
             err = max(err, float(np.abs(h_n[d, b] - h).max()), float(np.abs(c_n[d, b] - c).max()))
     return err
+
+
+def quantize_rows_int8(a):
+    """Per row of ``a`` (float32, last axis): (q, s) with a ≈ s·q, q integers in [-127, 127].
+
+    The kernels' float32 operations exactly: amax = max|a|, q = nearest-even(a · (127/amax)),
+    s = amax/127 (a zero row: q = 0, s = 0). Used for the weights (per output unit, at load)
+    and for x and h (per row, per call).
+    """
+    a = np.asarray(a, np.float32)
+    amax = np.abs(a).max(axis=-1, keepdims=True)
+    safe = np.where(amax == 0, np.float32(1), amax)
+    inv = np.float32(127) / safe
+    q = np.clip(np.rint(a * inv), -127, 127)
+    q = np.where(amax == 0, 0, q)
+    s = np.where(amax == 0, np.float32(0), amax / np.float32(127))
+    return q.astype(np.int64), s.astype(np.float32)
+
+
+def int8_teacher_forced_error(m, x, h0, c0, lengths=None):
+    """Max abs error of a one-layer ``weights_dtype="int8"`` model against exact steps.
+
+    Like :func:`bf16_matmul_teacher_forced_error`: step t takes the model's own h_{t-1};
+    x_t and h_{t-1} are quantized per row as the kernel does, the weights per output unit,
+    the dot products are exact integers, and the rest runs in float64. What is left is
+    float32 rounding of the scaling and the gates (~1e-7); a wrong quantization would show
+    as ~1e-2.
+    """
+    assert m.num_layers == 1 and m.weights_dtype == "int8"
+    T, B, _ = x.shape
+    R = m.proj_size or m.hidden_size
+    lengths = [T] * B if lengths is None else list(lengths)
+    y, (h_n, c_n) = m(x, (h0, c0), lengths=lengths)
+    sd = m.state_dict()
+
+    def qmatvec(w, v):  # float64 of W·v through the int8 kernels' arithmetic
+        wq, ws = quantize_rows_int8(w)
+        vq, vs = quantize_rows_int8(v)
+        return (wq @ vq).astype(np.float64) * (ws[:, 0].astype(np.float64) * np.float64(vs[0]))
+
+    err = 0.0
+    for d in range(2 if m.bidirectional else 1):
+        sfx = "_l0" + ("_reverse" if d else "")
+        bias = (sd["bias_ih" + sfx].astype(np.float64) + sd["bias_hh" + sfx]) if m.bias else 0.0
+        for b in range(B):
+            h, c = h0[d, b], c0[d, b].astype(np.float64)
+            steps = range(lengths[b]) if d == 0 else range(lengths[b] - 1, -1, -1)
+            for t in steps:
+                z = qmatvec(sd["weight_ih" + sfx], x[t, b]) + qmatvec(sd["weight_hh" + sfx], h) + bias
+                i, f, g, o = np.split(z, 4)
+                c = 1 / (1 + np.exp(-f)) * c + 1 / (1 + np.exp(-i)) * np.tanh(g)
+                out = 1 / (1 + np.exp(-o)) * np.tanh(c)
+                if m.proj_size:
+                    out = qmatvec(sd["weight_hr" + sfx], out.astype(np.float32))
+                got = y[t, b, d * R:(d + 1) * R]
+                err = max(err, float(np.abs(got - out).max()))
+                h = got
+            err = max(err, float(np.abs(h_n[d, b] - h).max()), float(np.abs(c_n[d, b] - c).max()))
+    return err

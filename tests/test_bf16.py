@@ -43,8 +43,8 @@ def test_bf16_state_dict_keeps_float32_weights():
 
 
 def test_bad_weights_dtype():
-    with pytest.raises(ValueError, match="weights_dtype must be 'float32' or 'bfloat16'"):
-        lstm_fast.LSTM(4, 8, weights_dtype="int8")
+    with pytest.raises(ValueError, match=r"weights_dtype must be 'float32', 'bfloat16' \(or 'bf16'\) or 'int8'"):
+        lstm_fast.LSTM(4, 8, weights_dtype="int4")
 
 
 def test_weight_too_large_for_bf16():
@@ -112,8 +112,8 @@ def test_bf16_matmul_options():
     assert lstm_fast.LSTM(4, 8).matmul_dtype == "float32"
     with pytest.raises(ValueError, match="matmul_dtype='bfloat16' needs bfloat16 weights"):
         lstm_fast.LSTM(4, 8, weights_dtype="float32", matmul_dtype="bfloat16")
-    with pytest.raises(ValueError, match="matmul_dtype must be 'float32' or 'bfloat16'"):
-        lstm_fast.LSTM(4, 8, matmul_dtype="int8")
+    with pytest.raises(ValueError, match="matmul_dtype must be 'float32', 'bfloat16'"):
+        lstm_fast.LSTM(4, 8, matmul_dtype="fp16")
     assert lstm_fast.cpu_info()["bf16_matmul"] in ("avx512_bf16", "emulated")
 
 

@@ -9,7 +9,7 @@ import pytest
 import lstm_fast
 
 
-@pytest.mark.parametrize("matmul_dtype", ["float32", "bfloat16"])  # bfloat16: per-thread rounded-row buffers
+@pytest.mark.parametrize("matmul_dtype", ["float32", "bfloat16", "int8"])  # bf16/int8: per-thread row buffers
 @pytest.mark.parametrize("threads_per_call", [1, 2])
 def test_many_threads_share_one_model(threads_per_call, matmul_dtype):
     m = lstm_fast.LSTM(24, 96, num_layers=2, bidirectional=True, proj_size=40, seed=1, matmul_dtype=matmul_dtype)

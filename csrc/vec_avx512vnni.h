@@ -1,0 +1,118 @@
+// Vec<Avx512Vnni>: Vec<Avx512> plus the AVX512_VNNI operations of the int8 kernels.
+// Included only by kernels_avx512vnni.cpp (compiled with -mavx512vnni).
+#pragma once
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+#include "vec_avx512.h"
+
+namespace lstm_fast {
+namespace {
+
+template <>
+struct Vec<Avx512Vnni> : Vec<Avx512> {
+    static __m512i broadcast_quad(const uint8_t* p) {
+        int32_t v;
+        std::memcpy(&v, p, sizeof v);
+        return _mm512_set1_epi32(v);
+    }
+
+    // out[r][q] += float(dot) · (s_r · scale[q·16 + j]) with dot[j] = Σ_p Σ_t
+    // u_r[4p+t]·w[(p·NG+q)·64 + 4j+t] - wsum128[q·16+j]: one vpdpbusd (u8 × s8, four products
+    // per int32 lane, no saturation) per (row, gate, quad).
+    template <int MR, int NG, class Row>
+    static void int8_accumulate(T (&out)[MR][NG], const Row* const* rows, int64_t quads, const int8_t* w,
+                                const int32_t* wsum128, const float* scale) {
+        // Accumulators typed __m512 (bit casts are free) and finished here, in registers:
+        // returning them through an int32 array made GCC 12 keep a copy of every
+        // accumulator on the stack each iteration.
+        __m512 acc[MR][NG];
+        for (int r = 0; r < MR; ++r)
+            for (int q = 0; q < NG; ++q) acc[r][q] = _mm512_setzero_ps();
+        if constexpr (MR == 1) {
+            // One row: a second accumulator set over alternate quads covers the latency.
+            __m512 odd[NG];
+            for (int q = 0; q < NG; ++q) odd[q] = _mm512_setzero_ps();
+            const uint8_t* u = rows[0]->u;
+            int64_t p = 0;
+            for (; p + 2 <= quads; p += 2) {
+                const __m512i x0 = broadcast_quad(u + 4 * p), x1 = broadcast_quad(u + 4 * p + 4);
+                for (int q = 0; q < NG; ++q) {
+                    acc[0][q] = dpbusd(acc[0][q], x0, _mm512_loadu_si512(w + (p * NG + q) * 64));
+                    odd[q] = dpbusd(odd[q], x1, _mm512_loadu_si512(w + ((p + 1) * NG + q) * 64));
+                }
+            }
+            if (p < quads) {
+                const __m512i x0 = broadcast_quad(u + 4 * p);
+                for (int q = 0; q < NG; ++q) acc[0][q] = dpbusd(acc[0][q], x0, _mm512_loadu_si512(w + (p * NG + q) * 64));
+            }
+            for (int q = 0; q < NG; ++q)
+                acc[0][q] = _mm512_castsi512_ps(
+                    _mm512_add_epi32(_mm512_castps_si512(acc[0][q]), _mm512_castps_si512(odd[q])));
+        } else {
+            for (int64_t p = 0; p < quads; ++p) {
+                __m512i wq[NG];
+                for (int q = 0; q < NG; ++q) wq[q] = _mm512_loadu_si512(w + (p * NG + q) * 64);
+                for (int r = 0; r < MR; ++r) {
+                    const __m512i x = broadcast_quad(rows[r]->u + 4 * p);
+                    for (int q = 0; q < NG; ++q) acc[r][q] = dpbusd(acc[r][q], x, wq[q]);
+                }
+            }
+        }
+        for (int r = 0; r < MR; ++r) {
+            const __m512 s = _mm512_set1_ps(rows[r]->s);
+            for (int q = 0; q < NG; ++q) {
+                const __m512i dot =
+                    _mm512_sub_epi32(_mm512_castps_si512(acc[r][q]), _mm512_loadu_si512(wsum128 + q * 16));
+                out[r][q] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(s, _mm512_loadu_ps(scale + q * 16)),
+                                            out[r][q]);
+            }
+        }
+    }
+
+    // acc += Σ_t u.u8[4j+t]·w.s8[4j+t] per int32 lane. Inline asm, not the intrinsic:
+    // with _mm512_dpbusd_epi32, GCC 12 copied every accumulator to a scratch register and to
+    // the stack on each use (2 extra moves and a store per vpdpbusd), which measured the
+    // int8 path no faster than bf16 at batch 32; "+v" keeps each accumulator in its register.
+    static __m512 dpbusd(__m512 acc, __m512i u, __m512i w) {
+#if defined(__GNUC__)
+        __asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(u), "v"(w));
+        return acc;
+#else
+        return _mm512_castsi512_ps(_mm512_dpbusd_epi32(_mm512_castps_si512(acc), u, w));
+#endif
+    }
+
+    // max |x[k]| (exact: max is exact in any order).
+    static float abs_max(const float* x, int64_t n) {
+        __m512 m = _mm512_setzero_ps();
+        int64_t k = 0;
+        for (; k + 16 <= n; k += 16) m = _mm512_max_ps(m, abs(_mm512_loadu_ps(x + k)));
+        float r = _mm512_reduce_max_ps(m);
+        for (; k < n; ++k) r = std::max(r, std::fabs(x[k]));
+        return r;
+    }
+
+    // u[k] = clamp(nearest-even(x[k]·inv), ±127) + 128 for the whole vectors of x; returns
+    // how many were done (the caller finishes the tail with the same scalar operations).
+    static int64_t quantize(const float* x, int64_t n, float inv, uint8_t* u) {
+        const __m512 vinv = _mm512_set1_ps(inv), lo = _mm512_set1_ps(-127.0f), hi = _mm512_set1_ps(127.0f);
+        int64_t k = 0;
+        for (; k + 16 <= n; k += 16) {
+            __m512 v = _mm512_roundscale_ps(_mm512_mul_ps(_mm512_loadu_ps(x + k), vinv),
+                                            _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+            v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
+            const __m512i i = _mm512_add_epi32(_mm512_cvtps_epi32(v), _mm512_set1_epi32(128));
+            _mm_storeu_si128(reinterpret_cast<__m128i*>(u + k), _mm512_cvtepi32_epi8(i));  // values in [1, 255]
+        }
+        return k;
+    }
+};
+
+}  // namespace
+}  // namespace lstm_fast

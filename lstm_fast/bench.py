@@ -324,7 +324,7 @@ class LstmFastEngine(Engine):
         self.weights_dtype, self.matmul_dtype = weights_dtype, matmul_dtype
         if weights_dtype == "int8":
             self.name, self.precision, self.compare_to = "lstm_fast-int8", "int8", "lstm_fast"
-        elif matmul_dtype != "float32":
+        elif matmul_dtype == "bfloat16":
             self.name, self.precision, self.compare_to = "lstm_fast-bf16mm", "bf16", "lstm_fast"
         elif weights_dtype != "float32":
             self.name, self.precision, self.compare_to = "lstm_fast-bf16", "bf16", "lstm_fast"

@@ -65,7 +65,7 @@ class TextClassifier:
 
     def __init__(self, spec: ClassifierSpec, tokenizer: Tokenizer, vocab: Vocabulary, labels: Sequence[str],
                  tensors: dict[str, np.ndarray], *, info: dict | None = None, path: str = "<memory>",
-                 weights_dtype: str = "float32", matmul_dtype: str = "float32"):
+                 weights_dtype: str | None = None, matmul_dtype: str | None = None):
         expected = tensor_shapes(spec, len(vocab), len(labels))
         got = {k: tuple(np.shape(v)) for k, v in tensors.items()}
         if got != expected:
@@ -81,28 +81,28 @@ class TextClassifier:
         self._fc_weight_t = _frozen(self.tensors["fc.weight"].T)
         self._fc_bias = self.tensors["fc.bias"]
         self._lstm = LSTM(spec.embedding_dim, spec.hidden_size, num_layers=spec.num_layers, batch_first=True,
-                          bidirectional=spec.bidirectional,
-                          weights_dtype="bfloat16" if matmul_dtype in ("bfloat16", "bf16") else weights_dtype,
-                          matmul_dtype=matmul_dtype)
+                          bidirectional=spec.bidirectional, weights_dtype=weights_dtype, matmul_dtype=matmul_dtype)
         self._lstm.load_state_dict({k[len("lstm."):]: v for k, v in self.tensors.items() if k.startswith("lstm.")})
 
     # --- loading -------------------------------------------------------------------
     @classmethod
-    def load(cls, path: str | os.PathLike | None = None, *, weights_dtype: str = "float32",
-             matmul_dtype: str = "float32") -> "TextClassifier":
+    def load(cls, path: str | os.PathLike | None = None, *, weights_dtype: str | None = None,
+             matmul_dtype: str | None = None) -> "TextClassifier":
         """Load a model file written by ``lstm-fast train-classifier`` / ``export_classifier``.
 
         ``path=None`` loads the default model shipped inside the package. Every field is checked;
         a missing, corrupt, truncated or other-kind file raises :class:`lstm_fast.io.ModelFileError`
         naming the file and the field. ``weights_dtype="bfloat16"`` trades ~1e-3 of accuracy in the
         LSTM's weights for speed at batch 1; ``matmul_dtype="bfloat16"`` (implies bfloat16 weights)
-        also rounds the LSTM's inputs, for AVX512_BF16's dot products (see :class:`lstm_fast.LSTM`).
+        also rounds the LSTM's inputs, for AVX512_BF16's dot products; ``weights_dtype="int8"`` is
+        dynamic int8 quantization (see :class:`lstm_fast.LSTM`; the accuracy it costs on the
+        shipped model is in docs/classifier.md).
         """
         mf = load_shipped_model(DEFAULT_MODEL, KIND) if path is None else load_model(path, kind=KIND)
         return cls._from_file(mf, weights_dtype, matmul_dtype)
 
     @classmethod
-    def _from_file(cls, mf: ModelFile, weights_dtype: str, matmul_dtype: str = "float32") -> "TextClassifier":
+    def _from_file(cls, mf: ModelFile, weights_dtype: str | None, matmul_dtype: str | None = None) -> "TextClassifier":
         version = mf.get("classifier_version", int)
         if version != CONFIG_VERSION:
             raise mf.error("config.classifier_version", f"this lstm_fast reads version {CONFIG_VERSION}, file has {version}")

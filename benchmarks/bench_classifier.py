@@ -51,7 +51,9 @@ def main(argv=None) -> int:
     p.add_argument("--clock", choices=list(CLOCKS), default="wall",
                    help="wall (perf_counter, default) or cpu (process_time: this process's CPU time, which other "
                         "jobs on a shared machine disturb less; meaningful with --threads 1)")
-    p.add_argument("--bf16", action="store_true", help="also time lstm_fast with bfloat16 LSTM weights")
+    p.add_argument("--bf16", action="store_true",
+                   help="also time lstm_fast with bfloat16 LSTM weights, and with the bfloat16 matmul")
+    p.add_argument("--int8", action="store_true", help="also time lstm_fast with int8 LSTM weights")
     args = p.parse_args(argv)
 
     lstm_fast.set_num_threads(args.threads)
@@ -89,6 +91,11 @@ def main(argv=None) -> int:
     if args.bf16:
         fast16 = TextClassifier.load(args.model, weights_dtype="bfloat16")
         contenders["lstm_fast bf16"] = lambda b: fast16.predict_proba(b)
+        fast16mm = TextClassifier.load(args.model, matmul_dtype="bfloat16")
+        contenders["lstm_fast bf16mm"] = lambda b: fast16mm.predict_proba(b)
+    if args.int8:
+        fast8 = TextClassifier.load(args.model, weights_dtype="int8")
+        contenders["lstm_fast int8"] = lambda b: fast8.predict_proba(b)
     contenders["torch twin"] = torch_probs
 
     clock = CLOCKS[args.clock]

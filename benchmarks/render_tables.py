@@ -6,8 +6,8 @@
 
 Prints, per thread count, the summary table bench_lstm.py prints (ratios, bound, goal)
 and every engine's median / p99 per scenario (µs); with --readme, one compact table:
-lstm_fast fp32 (p99), against the fastest fp32 peer, share of the bound, and the bf16
-matmul opt-in against OpenVINO's bf16, at 1 and 2 threads.
+lstm_fast fp32 (p99), against the fastest fp32 peer, share of the bound, the bf16 matmul
+opt-in against OpenVINO's bf16, and the int8 opt-in, at 1 and 2 threads.
 """
 
 from __future__ import annotations
@@ -39,7 +39,8 @@ def readme_table(results: list) -> list[str]:
     names = list(dict.fromkeys(r["name"] for r in results))
     head = ["scenario (B,T,I,H,L)"]
     for t in (1, 2):
-        head += [f"{t}T: lstm_fast µs (p99)", "vs best fp32 peer", "% of bound", "bf16mm µs", "vs OpenVINO bf16"]
+        head += [f"{t}T: lstm_fast µs (p99)", "vs best fp32 peer", "% of bound", "bf16mm µs", "vs OpenVINO bf16",
+                 "int8 µs"]
     out = ["| " + " | ".join(head) + " |", "|---|" + "---|" * (len(head) - 1)]
     for n in names:
         cells = [f"{n} ({by[(n, 1)]['shape']})" if (n, 1) in by else n]
@@ -47,7 +48,7 @@ def readme_table(results: list) -> list[str]:
             r = by.get((n, t))
             ours = r["engines"].get("lstm_fast", {}) if r else {}
             if "median_us" not in ours:
-                cells += ["-"] * 5
+                cells += ["-"] * 6
                 continue
             med = ours["median_us"]
             peers = [(row["median_us"], e) for e, row in r["engines"].items()
@@ -55,11 +56,13 @@ def readme_table(results: list) -> list[str]:
             best = min(peers) if peers else None
             mm = r["engines"].get("lstm_fast-bf16mm", {})
             ov = r["engines"].get("openvino-bf16", {})
+            i8 = r["engines"].get("lstm_fast-int8", {})
             cells += [f"{_fmt_us(med)} ({_fmt_us(ours['p99_us'])})",
                       f"{best[0] / med:.2f}× {SHORT.get(best[1], best[1])}" if best else "-",
                       f"{100 * r['bound']['bound_us'] / med:.0f} %",
                       _fmt_us(mm["median_us"]) if "median_us" in mm else "-",
-                      f"{ov['median_us'] / mm['median_us']:.2f}×" if "median_us" in mm and "median_us" in ov else "-"]
+                      f"{ov['median_us'] / mm['median_us']:.2f}×" if "median_us" in mm and "median_us" in ov else "-",
+                      _fmt_us(i8["median_us"]) if "median_us" in i8 else "-"]
         out.append("| " + " | ".join(cells) + " |")
     return out
 

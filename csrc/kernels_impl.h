@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <new>
 #include <type_traits>
 
@@ -563,7 +564,8 @@ GemmKernels<bf16_t> make_bf16dot() {
 
 // ---------------------------------------------------------------------------------
 // int8: every row a kernel multiplies is quantized per call into this thread's buffer:
-// s = amax/127, u = nearest-even(x·(127/amax)) + 128 (amax = max|x|; a zero row has s = 0).
+// s = amax/127, u = nearest-even(x·(127/amax)) + 128 (amax = max|x|; a zero row, or one so
+// small that 127/amax overflows, has s = 0 and u = 128).
 // The same float32 operations in every path (and in tests/helpers.py's reference).
 template <class Isa>
 inline float quantize_row(const float* x, int64_t K, uint8_t* u) {
@@ -575,11 +577,11 @@ inline float quantize_row(const float* x, int64_t K, uint8_t* u) {
         for (; k < K; ++k) amax = std::max(amax, std::fabs(x[k]));
     }
     const int64_t padded = (K + 3) / 4 * 4;
-    if (amax == 0.0f) {
+    const float inv = 127.0f / amax;
+    if (!(inv <= std::numeric_limits<float>::max())) {  // a zero row, or one below ~1e-36: zero
         std::memset(u, 128, size_t(padded));
         return 0.0f;
     }
-    const float inv = 127.0f / amax;
     k = 0;
     if constexpr (kHasVnni<Isa>) k = Vec<Isa>::quantize(x, K, inv, u);  // the whole vectors
     for (; k < K; ++k) u[k] = uint8_t(int32_t(std::min(127.0f, std::max(-127.0f, std::nearbyint(x[k] * inv)))) + 128);

@@ -162,8 +162,8 @@ QuantBuffer quantize(const float* w, int64_t units, int64_t K, int64_t NG, int64
             const int64_t b = u / W, j = u % W, at = (b * NG + q) * W + j;
             float amax = 0.0f;
             for (int64_t k = 0; k < K; ++k) amax = std::max(amax, std::fabs(row[k]));
-            if (amax == 0.0f) continue;  // scale 0, weights 0
             const float inv = 127.0f / amax;
+            if (!(inv <= std::numeric_limits<float>::max())) continue;  // zero (or < ~1e-36): scale 0, weights 0
             int32_t sum = 0;
             for (int64_t k = 0; k < K; ++k) {
                 const float v = std::min(127.0f, std::max(-127.0f, std::nearbyint(row[k] * inv)));

@@ -74,16 +74,17 @@ def quantize_rows_int8(a):
     """Per row of ``a`` (float32, last axis): (q, s) with a ≈ s·q, q integers in [-127, 127].
 
     The kernels' float32 operations exactly: amax = max|a|, q = nearest-even(a · (127/amax)),
-    s = amax/127 (a zero row: q = 0, s = 0). Used for the weights (per output unit, at load)
+    s = amax/127 (a zero row, or one whose 127/amax overflows: q = 0, s = 0). Used for the weights (per output unit, at load)
     and for x and h (per row, per call).
     """
     a = np.asarray(a, np.float32)
     amax = np.abs(a).max(axis=-1, keepdims=True)
-    safe = np.where(amax == 0, np.float32(1), amax)
-    inv = np.float32(127) / safe
+    with np.errstate(divide="ignore", over="ignore"):
+        inv = np.float32(127) / amax
+    zero = ~np.isfinite(inv)  # a zero row, or one so small that 127/amax overflows
+    inv = np.where(zero, np.float32(0), inv)
     q = np.clip(np.rint(a * inv), -127, 127)
-    q = np.where(amax == 0, 0, q)
-    s = np.where(amax == 0, np.float32(0), amax / np.float32(127))
+    s = np.where(zero, np.float32(0), amax / np.float32(127))
     return q.astype(np.int64), s.astype(np.float32)
 
 

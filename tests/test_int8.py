@@ -33,14 +33,17 @@ def test_int8_quantizes_the_projection_input(T, rng):
     assert int8_teacher_forced_error(m, x, h0, c0) <= ATOL
 
 
-def test_zero_rows_and_zero_weights(rng):
-    """A zero input row has scale 0 (no division by zero); an all-zero weight row gives 0."""
+def test_zero_and_tiny_rows_and_weights(rng):
+    """A zero input row has scale 0 (no division by zero), and so has a row so small that
+    127/max overflows (1e-40: a denormal); likewise all-zero and denormal weight rows."""
     m = lstm_fast.LSTM(6, 8, seed=1, weights_dtype="int8")
     state = m.state_dict()
     state["weight_ih_l0"][3] = 0.0
+    state["weight_ih_l0"][5] = 1e-40
     m.load_state_dict(state)
     x = np.zeros((3, 2, 6), np.float32)
     x[1, 1] = rng.standard_normal(6)
+    x[2, 0, 2] = 1e-40
     h0 = np.zeros((1, 2, 8), np.float32)
     c0 = rng.standard_normal((1, 2, 8)).astype(np.float32)
     assert int8_teacher_forced_error(m, x, h0, c0) <= ATOL

@@ -102,6 +102,8 @@ Choice choose() {
 #if defined(LSTM_FAST_HAVE_X86_KERNELS)
         if (isa == "avx512") return make_kernels_avx512();
         if (isa == "avx2") return make_kernels_avx2();
+#else
+        (void)isa;
 #endif
         return make_kernels_generic();
     };

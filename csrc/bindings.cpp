@@ -5,6 +5,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <array>
 #include <optional>
 #include <sstream>
 #include <stdexcept>
@@ -172,24 +173,19 @@ py::tuple forward(const LstmModel& model, const py::handle& input, const py::han
 std::shared_ptr<LstmModel> make_model(int64_t input_size, int64_t hidden_size, int64_t num_layers, bool bias,
                                       bool bidirectional, int64_t proj_size, const std::vector<py::handle>& weights,
                                       const std::string& weights_dtype, const std::string& matmul_dtype) {
-    lstm_fast::WeightType wt;
-    if (weights_dtype == "float32")
-        wt = lstm_fast::WeightType::Float32;
-    else if (weights_dtype == "bfloat16")
-        wt = lstm_fast::WeightType::Bfloat16;
-    else if (weights_dtype == "int8")
-        wt = lstm_fast::WeightType::Int8;
-    else
-        throw py::value_error("weights_dtype must be 'float32', 'bfloat16' or 'int8', got '" + weights_dtype + "'");
-    lstm_fast::MatmulType mt;
-    if (matmul_dtype == "float32")
-        mt = lstm_fast::MatmulType::Float32;
-    else if (matmul_dtype == "bfloat16")
-        mt = lstm_fast::MatmulType::Bfloat16;
-    else if (matmul_dtype == "int8")
-        mt = lstm_fast::MatmulType::Int8;
-    else
-        throw py::value_error("matmul_dtype must be 'float32', 'bfloat16' or 'int8', got '" + matmul_dtype + "'");
+    // The dtype names lstm.py normalises to ("float32", "bfloat16", "int8").
+    auto dtype = [](const std::string& name, const char* arg) {
+        if (name == "float32") return 0;
+        if (name == "bfloat16") return 1;
+        if (name == "int8") return 2;
+        throw py::value_error(std::string(arg) + " must be 'float32', 'bfloat16' or 'int8', got '" + name + "'");
+    };
+    const lstm_fast::WeightType wt =
+        std::array{lstm_fast::WeightType::Float32, lstm_fast::WeightType::Bfloat16,
+                   lstm_fast::WeightType::Int8}[size_t(dtype(weights_dtype, "weights_dtype"))];
+    const lstm_fast::MatmulType mt =
+        std::array{lstm_fast::MatmulType::Float32, lstm_fast::MatmulType::Bfloat16,
+                   lstm_fast::MatmulType::Int8}[size_t(dtype(matmul_dtype, "matmul_dtype"))];
     if (mt == lstm_fast::MatmulType::Bfloat16 && wt != lstm_fast::WeightType::Bfloat16)
         throw py::value_error("matmul_dtype='bfloat16' needs weights_dtype='bfloat16'");
     if ((mt == lstm_fast::MatmulType::Int8) != (wt == lstm_fast::WeightType::Int8))

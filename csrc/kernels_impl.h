@@ -444,17 +444,35 @@ void projection(const float* const* m_rows, float* const* h_rows, int64_t nrows,
 }
 
 // ---------------------------------------------------------------------------------
-// bfloat16 matmul mode: every row a kernel multiplies (x, h, m) is first rounded to
-// bfloat16 into this thread's buffer, once per kernel call. DotRow<Isa> is what the
-// buffer holds: bfloat16 pairs for vdpbf16ps, or (emulated) floats holding the
-// rounded values, fed to the bfloat16-weight kernels above.
-template <class Isa>
-struct DotRow {
-    using type = float;
-};
-template <>
-struct DotRow<Avx512Bf16> {
-    using type = bf16_t;
+// Kernels that convert the rows they multiply first (x, h, and m before a projection),
+// once per kernel call, into this thread's buffer; then the bodies above run on the
+// converted rows. Two conversions:
+//   Bf16Rows: the bfloat16 matmul mode rounds each value to bfloat16 (nearest even). The
+//     buffer holds bfloat16 pairs for vdpbf16ps, or (emulated) floats holding the rounded
+//     values, fed to the bfloat16-weight kernels above.
+//   Int8Rows: int8 weights quantize each row (see quantize_row) for the int8 dot products.
+
+// Growable raw storage. Not std::vector: a std:: template instantiated here would be
+// compiled with this file's ISA flags and, being a weak symbol, could replace the portable
+// copy the linker picks for the rest of the core (scripts/check_isa_symbols.py fails the
+// build on exactly that).
+template <class T>
+struct RawArray {
+    T* p = nullptr;
+    int64_t n = 0;
+
+    RawArray() = default;
+    RawArray(const RawArray&) = delete;
+    ~RawArray() { ::operator delete(p); }
+    T* reserve(int64_t count) {
+        if (n < count) {
+            ::operator delete(p);
+            p = nullptr;
+            p = static_cast<T*>(::operator new(size_t(count) * sizeof(T)));
+            n = count;
+        }
+        return p;
+    }
 };
 
 // Round to nearest even, as vcvtneps2bf16 does for the finite values lstm.cpp admits.
@@ -465,108 +483,38 @@ inline uint32_t bf16_bits(float x) {
 }
 
 template <class Isa>
-inline void round_row(const float* x, int64_t K, float* y) {
-    for (int64_t k = 0; k < K; ++k) {
-        const uint32_t u = bf16_bits(x[k]) << 16;
-        std::memcpy(y + k, &u, sizeof u);
+struct Bf16Rows {
+    using Row = std::conditional_t<std::is_same_v<Isa, Avx512Bf16>, bf16_t, float>;
+    RawArray<Row> values;
+    RawArray<const Row*> ptrs;
+
+    static void convert_row(const float* x, int64_t K, float* y) {
+        for (int64_t k = 0; k < K; ++k) {
+            const uint32_t u = bf16_bits(x[k]) << 16;
+            std::memcpy(y + k, &u, sizeof u);
+        }
     }
-}
-
-template <class Isa>
-inline void round_row(const float* x, int64_t K, bf16_t* y) {
-    int64_t k = Vec<Isa>::round_to_bf16(x, K, y);  // the whole vectors
-    for (; k < K; ++k) y[k] = bf16_t(bf16_bits(x[k]));
-    if (K % 2) y[K] = 0;  // the odd pair's partner: zero times a zero weight
-}
-
-// This thread's rounded rows. Raw storage, not std::vector: a std:: template
-// instantiated here would be compiled with this file's ISA flags and, being a weak
-// symbol, could replace the portable copy the linker picks for the rest of the core
-// (scripts/check_isa_symbols.py fails the build on exactly that).
-template <class Isa>
-struct RowBuffer {
-    using Rt = typename DotRow<Isa>::type;
-    Rt* values = nullptr;
-    const Rt** ptrs = nullptr;
-    int64_t capacity = 0, rows = 0;  // elements of values, entries of ptrs
-
-    RowBuffer() = default;
-    RowBuffer(const RowBuffer&) = delete;
-    ~RowBuffer() {
-        ::operator delete(values);
-        ::operator delete(ptrs);
+    static void convert_row(const float* x, int64_t K, bf16_t* y) {
+        int64_t k = Vec<Isa>::round_to_bf16(x, K, y);  // the whole vectors
+        for (; k < K; ++k) y[k] = bf16_t(bf16_bits(x[k]));
+        if (K % 2) y[K] = 0;  // the odd pair's partner: zero times a zero weight
     }
 
-    const Rt* const* round(const float* const* in, int64_t n, int64_t K) {
+    const Row* const* convert(const float* const* in, int64_t n, int64_t K) {
         const int64_t stride = (K + 1) / 2 * 2 + 32;  // whole pairs, rows 64 bytes apart
-        if (capacity < n * stride) {
-            ::operator delete(values);
-            values = nullptr;
-            values = static_cast<Rt*>(::operator new(size_t(n * stride) * sizeof(Rt)));
-            capacity = n * stride;
-        }
-        if (rows < n) {
-            ::operator delete(ptrs);
-            ptrs = nullptr;
-            ptrs = static_cast<const Rt**>(::operator new(size_t(n) * sizeof(Rt*)));
-            rows = n;
-        }
+        Row* v = values.reserve(n * stride);
+        const Row** out = ptrs.reserve(n);
         for (int64_t r = 0; r < n; ++r) {
-            Rt* y = values + r * stride;
-            round_row<Isa>(in[r], K, y);
-            ptrs[r] = y;
+            convert_row(in[r], K, v + r * stride);
+            out[r] = v + r * stride;
         }
-        return ptrs;
+        return out;
     }
 };
 
-// Two per thread: a fused single step rounds its x rows and its h rows.
-template <class Isa>
-thread_local RowBuffer<Isa> t_rows[2];
-
-template <class Isa>
-void input_projection_dot(const float* const* x_rows, int64_t nrows, int64_t K, const bf16_t* w, const float* bias,
-                          float* const* g_rows, int64_t b0, int64_t b1) {
-    using Rt = typename DotRow<Isa>::type;
-    const Rt* const* x = t_rows<Isa>[0].round(x_rows, nrows, K);
-    for (int64_t b = b0; b < b1; ++b) {
-        InputProjection<Isa, bf16_t, Rt> body{x, g_rows, K, w, bias, b};
-        for_row_tiles<tile_rows<Isa, bf16_t, Rt>()>(0, nrows, body);
-    }
-}
-
-template <class Isa>
-void lstm_step_dot(const StepArgs<bf16_t>& args, int64_t b0, int64_t b1) {
-    using Rt = typename DotRow<Isa>::type;
-    const Rt* const* h = t_rows<Isa>[0].round(args.h_rows, args.nrows, args.K);
-    const Rt* const* x = args.g_rows ? nullptr : t_rows<Isa>[1].round(args.x_rows, args.nrows, args.Kx);
-    for (int64_t b = b0; b < b1; ++b) {
-        Step<Isa, bf16_t, Rt> body{args, x, h, b};
-        for_row_tiles<tile_rows<Isa, bf16_t, Rt>()>(0, args.nrows, body);
-    }
-}
-
-template <class Isa>
-void projection_dot(const float* const* m_rows, float* const* h_rows, int64_t nrows, int64_t K, const bf16_t* w_hr,
-                    int64_t b0, int64_t b1) {
-    using Rt = typename DotRow<Isa>::type;
-    const Rt* const* m = t_rows<Isa>[0].round(m_rows, nrows, K);
-    for (int64_t b = b0; b < b1; ++b) {
-        Projection<Isa, bf16_t, Rt> body{m, h_rows, K, w_hr, b};
-        for_row_tiles<tile_rows<Isa, bf16_t, Rt>()>(0, nrows, body);
-    }
-}
-
-template <class Isa>
-GemmKernels<bf16_t> make_bf16dot() {
-    return {&input_projection_dot<Isa>, &lstm_step_dot<Isa>, &projection_dot<Isa>};
-}
-
-// ---------------------------------------------------------------------------------
-// int8: every row a kernel multiplies is quantized per call into this thread's buffer:
-// s = amax/127, u = nearest-even(x·(127/amax)) + 128 (amax = max|x|; a zero row, or one so
-// small that 127/amax overflows, has s = 0 and u = 128).
-// The same float32 operations in every path (and in tests/helpers.py's reference).
+// int8: s = amax/127, u = nearest-even(x·(127/amax)) + 128 (amax = max|x|; a zero row, or one so
+// small that 127/amax overflows, has s = 0 and u = 128). The same float32 operations in every
+// path (and in tests/helpers.py's reference).
 template <class Isa>
 inline float quantize_row(const float* x, int64_t K, uint8_t* u) {
     float amax = 0.0f;
@@ -578,7 +526,7 @@ inline float quantize_row(const float* x, int64_t K, uint8_t* u) {
     }
     const int64_t padded = (K + 3) / 4 * 4;
     const float inv = 127.0f / amax;
-    if (!(inv <= std::numeric_limits<float>::max())) {  // a zero row, or one below ~1e-36: zero
+    if (!(inv <= std::numeric_limits<float>::max())) {
         std::memset(u, 128, size_t(padded));
         return 0.0f;
     }
@@ -589,84 +537,74 @@ inline float quantize_row(const float* x, int64_t K, uint8_t* u) {
     return amax / 127.0f;
 }
 
-// This thread's quantized rows (raw storage: see RowBuffer).
 template <class Isa>
-struct QRowBuffer {
-    uint8_t* values = nullptr;
-    QRow* rows = nullptr;
-    const QRow** ptrs = nullptr;
-    int64_t capacity = 0, nrows = 0;
+struct Int8Rows {
+    using Row = QRow;
+    RawArray<uint8_t> values;
+    RawArray<QRow> rows;
+    RawArray<const QRow*> ptrs;
 
-    QRowBuffer() = default;
-    QRowBuffer(const QRowBuffer&) = delete;
-    ~QRowBuffer() {
-        ::operator delete(values);
-        ::operator delete(rows);
-        ::operator delete(ptrs);
-    }
-
-    const QRow* const* quantize(const float* const* in, int64_t n, int64_t K) {
+    const QRow* const* convert(const float* const* in, int64_t n, int64_t K) {
         const int64_t stride = (K + 3) / 4 * 4 + 64;  // whole quads, rows 64 bytes apart
-        if (capacity < n * stride) {
-            ::operator delete(values);
-            values = nullptr;
-            values = static_cast<uint8_t*>(::operator new(size_t(n * stride)));
-            capacity = n * stride;
-        }
-        if (nrows < n) {
-            ::operator delete(rows);
-            ::operator delete(ptrs);
-            rows = nullptr;
-            ptrs = nullptr;
-            rows = static_cast<QRow*>(::operator new(size_t(n) * sizeof(QRow)));
-            ptrs = static_cast<const QRow**>(::operator new(size_t(n) * sizeof(QRow*)));
-            nrows = n;
-        }
+        uint8_t* v = values.reserve(n * stride);
+        QRow* q = rows.reserve(n);
+        const QRow** out = ptrs.reserve(n);
         for (int64_t r = 0; r < n; ++r) {
-            uint8_t* u = values + r * stride;
-            rows[r] = QRow{u, quantize_row<Isa>(in[r], K, u)};
-            ptrs[r] = rows + r;
+            q[r] = QRow{v + r * stride, quantize_row<Isa>(in[r], K, v + r * stride)};
+            out[r] = q + r;
         }
-        return ptrs;
+        return out;
     }
 };
 
-template <class Isa>
-thread_local QRowBuffer<Isa> t_qrows[2];
+// Two per thread: a fused single step converts its x rows and its h rows.
+template <class Rows>
+thread_local Rows t_rows[2];
 
-template <class Isa>
-void input_projection_q(const float* const* x_rows, int64_t nrows, int64_t K, const QMatrix* w, const float* bias,
-                        float* const* g_rows, int64_t b0, int64_t b1) {
-    const QRow* const* x = t_qrows<Isa>[0].quantize(x_rows, nrows, K);
+template <class Isa, class Wt, class Rows>
+void input_projection_conv(const float* const* x_rows, int64_t nrows, int64_t K, const Wt* w, const float* bias,
+                           float* const* g_rows, int64_t b0, int64_t b1) {
+    using Rt = typename Rows::Row;
+    const Rt* const* x = t_rows<Rows>[0].convert(x_rows, nrows, K);
     for (int64_t b = b0; b < b1; ++b) {
-        InputProjection<Isa, QMatrix, QRow> body{x, g_rows, K, w, bias, b};
-        for_row_tiles<tile_rows<Isa, QMatrix, QRow>()>(0, nrows, body);
+        InputProjection<Isa, Wt, Rt> body{x, g_rows, K, w, bias, b};
+        for_row_tiles<tile_rows<Isa, Wt, Rt>()>(0, nrows, body);
     }
 }
 
-template <class Isa>
-void lstm_step_q(const StepArgs<QMatrix>& args, int64_t b0, int64_t b1) {
-    const QRow* const* h = t_qrows<Isa>[0].quantize(args.h_rows, args.nrows, args.K);
-    const QRow* const* x = args.g_rows ? nullptr : t_qrows<Isa>[1].quantize(args.x_rows, args.nrows, args.Kx);
+template <class Isa, class Wt, class Rows>
+void lstm_step_conv(const StepArgs<Wt>& args, int64_t b0, int64_t b1) {
+    using Rt = typename Rows::Row;
+    const Rt* const* h = t_rows<Rows>[0].convert(args.h_rows, args.nrows, args.K);
+    const Rt* const* x = args.g_rows ? nullptr : t_rows<Rows>[1].convert(args.x_rows, args.nrows, args.Kx);
     for (int64_t b = b0; b < b1; ++b) {
-        Step<Isa, QMatrix, QRow> body{args, x, h, b};
-        for_row_tiles<tile_rows<Isa, QMatrix, QRow>()>(0, args.nrows, body);
+        Step<Isa, Wt, Rt> body{args, x, h, b};
+        for_row_tiles<tile_rows<Isa, Wt, Rt>()>(0, args.nrows, body);
     }
 }
 
-template <class Isa>
-void projection_q(const float* const* m_rows, float* const* h_rows, int64_t nrows, int64_t K, const QMatrix* w_hr,
-                  int64_t b0, int64_t b1) {
-    const QRow* const* m = t_qrows<Isa>[0].quantize(m_rows, nrows, K);
+template <class Isa, class Wt, class Rows>
+void projection_conv(const float* const* m_rows, float* const* h_rows, int64_t nrows, int64_t K, const Wt* w_hr,
+                     int64_t b0, int64_t b1) {
+    using Rt = typename Rows::Row;
+    const Rt* const* m = t_rows<Rows>[0].convert(m_rows, nrows, K);
     for (int64_t b = b0; b < b1; ++b) {
-        Projection<Isa, QMatrix, QRow> body{m, h_rows, K, w_hr, b};
-        for_row_tiles<tile_rows<Isa, QMatrix, QRow>()>(0, nrows, body);
+        Projection<Isa, Wt, Rt> body{m, h_rows, K, w_hr, b};
+        for_row_tiles<tile_rows<Isa, Wt, Rt>()>(0, nrows, body);
     }
 }
 
+template <class Isa, class Wt, class Rows>
+GemmKernels<Wt> make_converting() {
+    return {&input_projection_conv<Isa, Wt, Rows>, &lstm_step_conv<Isa, Wt, Rows>, &projection_conv<Isa, Wt, Rows>};
+}
+template <class Isa>
+GemmKernels<bf16_t> make_bf16dot() {
+    return make_converting<Isa, bf16_t, Bf16Rows<Isa>>();
+}
 template <class Isa>
 GemmKernels<QMatrix> make_int8() {
-    return {&input_projection_q<Isa>, &lstm_step_q<Isa>, &projection_q<Isa>};
+    return make_converting<Isa, QMatrix, Int8Rows<Isa>>();
 }
 
 template <class Isa>

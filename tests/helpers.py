@@ -22,6 +22,14 @@ def random_state(m, batch, rng, unbatched=False):
     return h0, c0
 
 
+# (I, H, T, B) for the teacher-forced checks of the reduced-precision modes: odd input sizes
+# (a half-empty last pair or quad), hidden sizes below, at and past one SIMD block, batch
+# tiles of 1..6 rows plus a remainder, and (T > 1) the unfused input projection next to the
+# fused single step (T = 1).
+TEACHER_FORCED_SIZES = [(12, 7, 1, 1), (7, 33, 1, 3), (64, 64, 16, 1), (13, 40, 5, 2), (33, 65, 9, 7),
+                        (300, 256, 3, 1)]
+
+
 def round_to_bf16(a):
     """float32 -> bfloat16 -> float32, round to nearest even (what the kernels store and,
     with matmul_dtype="bfloat16", what they multiply)."""

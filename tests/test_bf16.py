@@ -4,7 +4,7 @@ the bfloat16 matmul (inputs of the products rounded too; vdpbf16ps where the CPU
 import numpy as np
 import pytest
 from conftest import ATOL
-from helpers import bf16_matmul_teacher_forced_error, random_state, round_to_bf16
+from helpers import TEACHER_FORCED_SIZES, bf16_matmul_teacher_forced_error, random_state, round_to_bf16
 
 import lstm_fast
 from lstm_fast.reference import LSTM as ReferenceLSTM
@@ -57,11 +57,7 @@ def test_weight_too_large_for_bf16():
 
 # --- matmul_dtype="bfloat16" ------------------------------------------------------------
 
-# Sizes cover: odd input sizes (a half-empty last pair), hidden sizes below, at and past
-# one SIMD block, batch tiles of 1..6 rows plus a remainder, and (T > 1) the unfused
-# input projection next to the fused single step (T = 1).
-@pytest.mark.parametrize("I,H,T,B", [(12, 7, 1, 1), (7, 33, 1, 3), (64, 64, 16, 1), (13, 40, 5, 2),
-                                     (33, 65, 9, 7), (300, 256, 3, 1)])
+@pytest.mark.parametrize("I,H,T,B", TEACHER_FORCED_SIZES)
 @pytest.mark.parametrize("bidirectional", [False, True])
 def test_bf16_matmul_matches_teacher_forced_reference(I, H, T, B, bidirectional, rng):
     m = lstm_fast.LSTM(I, H, bidirectional=bidirectional, seed=H, matmul_dtype="bfloat16")

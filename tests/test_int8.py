@@ -5,7 +5,7 @@ that repeats the quantization (tests/helpers.py)."""
 import numpy as np
 import pytest
 from conftest import ATOL
-from helpers import int8_teacher_forced_error, quantize_rows_int8, random_state
+from helpers import TEACHER_FORCED_SIZES, int8_teacher_forced_error, quantize_rows_int8, random_state
 
 import lstm_fast
 
@@ -14,8 +14,7 @@ import lstm_fast
 INT8_VS_FP32_ATOL = 5e-2
 
 
-@pytest.mark.parametrize("I,H,T,B", [(12, 7, 1, 1), (7, 33, 1, 3), (64, 64, 16, 1), (13, 40, 5, 2),
-                                     (33, 65, 9, 7), (300, 256, 3, 1)])
+@pytest.mark.parametrize("I,H,T,B", TEACHER_FORCED_SIZES)
 @pytest.mark.parametrize("bidirectional", [False, True])
 def test_int8_matches_teacher_forced_reference(I, H, T, B, bidirectional, rng):
     m = lstm_fast.LSTM(I, H, bidirectional=bidirectional, seed=H, weights_dtype="int8")

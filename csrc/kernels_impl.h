@@ -45,7 +45,7 @@ struct Act {
         p = V::fma(p, r, V::set1(1.6666665459e-1f));
         p = V::fma(p, r, V::set1(5.0000001201e-1f));
         T y = V::fma(p, V::mul(r, r), V::add(r, V::set1(1.0f)));
-        return V::mul(y, V::pow2(n));
+        return V::scale2(y, n);
     }
 
     static T sigmoid(T x) {

@@ -36,6 +36,7 @@ struct Vec<Avx2> {
     static T max(T a, T b) { return _mm256_max_ps(a, b); }
     static T abs(T a) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), a); }
     static T round(T a) { return _mm256_round_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+    static T scale2(T y, T n) { return mul(y, pow2(n)); }  // y·2^n, n integral in [-126, 127]
     static T pow2(T n) {
         __m256i e = _mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127));
         return _mm256_castsi256_ps(_mm256_slli_epi32(e, 23));

@@ -38,10 +38,9 @@ struct Vec<Avx512> {
         return _mm512_castsi512_ps(_mm512_and_epi32(_mm512_castps_si512(a), _mm512_set1_epi32(0x7fffffff)));
     }
     static T round(T a) { return _mm512_roundscale_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
-    static T pow2(T n) {
-        __m512i e = _mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127));
-        return _mm512_castsi512_ps(_mm512_slli_epi32(e, 23));
-    }
+    // y·2^n for integral n: one vscalefps instead of building 2^n from exponent bits and
+    // multiplying (3 fewer vector ops per exp; the same result, both exact for normal y·2^n).
+    static T scale2(T y, T n) { return _mm512_scalef_ps(y, n); }
     static T copysign(T a, T s) {
         const __m512i mag = _mm512_set1_epi32(0x7fffffff);
         return _mm512_castsi512_ps(_mm512_ternarylogic_epi32(mag, _mm512_castps_si512(a), _mm512_castps_si512(s), 0xca));  // bitwise mag ? a : s

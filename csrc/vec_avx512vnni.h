@@ -43,13 +43,13 @@ struct Vec<Avx512Vnni> : Vec<Avx512> {
             for (; p + 2 <= quads; p += 2) {
                 const __m512i x0 = broadcast_quad(u + 4 * p), x1 = broadcast_quad(u + 4 * p + 4);
                 for (int q = 0; q < NG; ++q) {
-                    acc[0][q] = dpbusd(acc[0][q], x0, _mm512_loadu_si512(w + (p * NG + q) * 64));
-                    odd[q] = dpbusd(odd[q], x1, _mm512_loadu_si512(w + ((p + 1) * NG + q) * 64));
+                    acc[0][q] = dpbusd_mem(acc[0][q], x0, w + (p * NG + q) * 64);
+                    odd[q] = dpbusd_mem(odd[q], x1, w + ((p + 1) * NG + q) * 64);
                 }
             }
             if (p < quads) {
                 const __m512i x0 = broadcast_quad(u + 4 * p);
-                for (int q = 0; q < NG; ++q) acc[0][q] = dpbusd(acc[0][q], x0, _mm512_loadu_si512(w + (p * NG + q) * 64));
+                for (int q = 0; q < NG; ++q) acc[0][q] = dpbusd_mem(acc[0][q], x0, w + (p * NG + q) * 64);
             }
             for (int q = 0; q < NG; ++q)
                 acc[0][q] = _mm512_castsi512_ps(
@@ -85,6 +85,17 @@ struct Vec<Avx512Vnni> : Vec<Avx512> {
         return acc;
 #else
         return _mm512_castsi512_ps(_mm512_dpbusd_epi32(_mm512_castps_si512(acc), u, w));
+#endif
+    }
+
+    // The same with the weights read by the instruction itself (one fused load-op instead of
+    // a load and the op: at batch 1 each weight vector is used once).
+    static __m512 dpbusd_mem(__m512 acc, __m512i u, const int8_t* w) {
+#if defined(__GNUC__)
+        __asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(u), "m"(*reinterpret_cast<const __m512i*>(w)));
+        return acc;
+#else
+        return dpbusd(acc, u, _mm512_loadu_si512(w));
 #endif
     }
 

@@ -56,6 +56,7 @@ struct Vec<Generic> {
     // Round to nearest (inputs are bounded by the callers, far below 2^23).
     static T round(T a) { LSTM_FAST_MAP(float(int32_t(a.v[j] + (a.v[j] < 0.0f ? -0.5f : 0.5f)))); }
     // 2^n for integral n in [-126, 127], built from the exponent bits.
+    static T scale2(T y, T n) { return mul(y, pow2(n)); }  // y·2^n, n integral in [-126, 127]
     static T pow2(T n) {
         T r;
         for (int j = 0; j < W; ++j) {

@@ -239,12 +239,11 @@ inline void accumulate(typename Vec<Isa>::T (&acc)[MR][NG], const bf16_t* const*
         for (; p + KS <= pairs; p += KS)
             for (int u = 0; u < KS; ++u) {
                 const P xb = V::broadcast_pair(x + 2 * (p + u));
-                for (int q = 0; q < NG; ++q)
-                    part[u][q] = V::dot_pairs(part[u][q], V::load_pairs(w + ((p + u) * NG + q) * 2 * W), xb);
+                for (int q = 0; q < NG; ++q) part[u][q] = V::dot_pairs_at(part[u][q], w + ((p + u) * NG + q) * 2 * W, xb);
             }
         for (; p < pairs; ++p) {
             const P xb = V::broadcast_pair(x + 2 * p);
-            for (int q = 0; q < NG; ++q) part[0][q] = V::dot_pairs(part[0][q], V::load_pairs(w + (p * NG + q) * 2 * W), xb);
+            for (int q = 0; q < NG; ++q) part[0][q] = V::dot_pairs_at(part[0][q], w + (p * NG + q) * 2 * W, xb);
         }
         for (int u = 1; u < KS; ++u)
             for (int q = 0; q < NG; ++q) part[0][q] = V::add(part[0][q], part[u][q]);

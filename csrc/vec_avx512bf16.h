@@ -23,6 +23,17 @@ struct Vec<Avx512Bf16> : Vec<Avx512> {
     }
     // acc[j] += w.lo[j]*x.lo + w.hi[j]*x.hi (products exact, sums in float32).
     static T dot_pairs(T acc, Pairs w, Pairs x) { return _mm512_dpbf16_ps(acc, (__m512bh)w, (__m512bh)x); }
+    // The same with the weights read by the instruction (one fused load-op: at batch 1 each
+    // weight vector is used once). Inline asm: GCC 12 does not fold the load into the
+    // intrinsic. The products are symmetric, so the weights take the memory operand's place.
+    static T dot_pairs_at(T acc, const uint16_t* w, Pairs x) {
+#if defined(__GNUC__)
+        __asm__("vdpbf16ps %2, %1, %0" : "+v"(acc) : "v"(x), "m"(*reinterpret_cast<const __m512i*>(w)));
+        return acc;
+#else
+        return dot_pairs(acc, load_pairs(w), x);
+#endif
+    }
     // y[k] = bfloat16(x[k]) rounded to nearest even for the whole vectors of x;
     // returns how many were converted (the caller finishes the tail).
     static int64_t round_to_bf16(const float* x, int64_t n, uint16_t* y) {

@@ -152,30 +152,51 @@ class Machine:
     l3_gbps: float = 72.0
     dram_gbps: float = 30.0
     source: str = "issue 3 rates, cache sizes from sysfs"
+    # Measured read rate by working-set size, ((bytes, GB/s), ...) ascending; when present
+    # it replaces the three level rates above.
+    read_curve: tuple = ()
+
+    def read_gbps(self, per_core: float) -> float:
+        """The read rate of a `per_core`-byte working set read over and over. With a measured
+        curve: the rate at the largest measured set not above it (rates fall with size, so
+        this is optimistic; below the smallest set, the smallest set's rate)."""
+        below = [g for size, g in self.read_curve if size <= per_core]
+        return below[-1] if below else self.read_curve[0][1]
 
     def read_us(self, per_core: float) -> float:
         """Least time for one core to read a `per_core`-byte working set that it reads
-        over and over: at best an L2-sized part of it stays in L2 and the rest streams from
-        the L3 (or memory). A set that fits the L2 is read at the L2 rate."""
+        over and over. With a measured curve: at that set's measured rate. Otherwise: at best
+        an L2-sized part of it stays in L2 and the rest streams from the L3 (or memory)."""
+        if self.read_curve:
+            return per_core / self.read_gbps(per_core) / 1e3
         in_l2 = min(per_core, self.l2_bytes)
         in_l3 = min(per_core - in_l2, max(self.l3_bytes - self.l2_bytes, 0.0))
         rest = per_core - in_l2 - in_l3
         return (in_l2 / self.l2_gbps + in_l3 / self.l3_gbps + rest / self.dram_gbps) / 1e3
 
     def describe(self) -> str:
+        if self.read_curve:
+            curve = ", ".join(f"{size / 1024:g} KiB {g:g}" for size, g in self.read_curve)
+            return (f"fp32 peak {self.peak_gflops:g} GFLOP/s per core; reads per core by working set (GB/s): "
+                    f"{curve} ({self.source})")
         return (f"fp32 peak {self.peak_gflops:g} GFLOP/s per core; reads per core: L2 ({self.l2_bytes / MiB:g} MiB) "
                 f"{self.l2_gbps:g} GB/s, L3 ({self.l3_bytes / MiB:g} MiB) {self.l3_gbps:g} GB/s, beyond "
                 f"{self.dram_gbps:g} GB/s ({self.source})")
 
     @classmethod
     def from_peak_json(cls, path: str) -> "Machine":
-        """Rates from ``benchmarks/machine_peak.py --json``: L2 = the best rate at a working
-        set within the L2, L3 = the rate at twice the L2, beyond = the rate at the largest set."""
+        """Rates from ``benchmarks/machine_peak.py --json``: the measured curve (read rate by
+        working-set size), and from it the level rates it prints: L2 = the rate at half the L2
+        (an L2-resident set, not an L1 one), L3 = at twice the L2, beyond = at the largest set.
+
+        (Before 2026-12-01 the L2 rate was the best rate at any set within the L2, which is
+        the L1's: 1 MiB of weights was taken to stream at ~220 GB/s where this core reads
+        ~100 GB/s; the bound was optimistic for batch-1 shapes by up to 2x.)"""
         data = json.loads(Path(path).read_text())
-        table = sorted((int(k) * 1024, float(v)) for k, v in data["read_gbps"].items())
-        m = cls(peak_gflops=float(data["fma_peak_gflops"]), source=f"measured: {path}")
-        m.l2_gbps = max(g for size, g in table if size <= m.l2_bytes)
-        m.l3_gbps = next(g for size, g in table if size >= 2 * m.l2_bytes)
+        table = tuple(sorted((int(k) * 1024, float(v)) for k, v in data["read_gbps"].items()))
+        m = cls(peak_gflops=float(data["fma_peak_gflops"]), source=f"measured: {path}", read_curve=table)
+        m.l2_gbps = m.read_gbps(m.l2_bytes / 2)
+        m.l3_gbps = next((g for size, g in table if size >= 2 * m.l2_bytes), table[-1][1])
         m.dram_gbps = table[-1][1]
         return m
 
@@ -185,9 +206,9 @@ def bound(s: Scenario, threads: int, machine: Machine) -> dict:
 
     compute = FLOPs / (threads x peak per core).
     traffic: at batch 1 the recurrent GEMV must re-read all of W_hh (16H² bytes) every step,
-    and each call reads W_ih once. Per layer-direction: T x read(W_hh / threads) + W_ih /
-    threads at the L2 rate, where read() is :meth:`Machine.read_us` (the share of W_hh that
-    fits a core's L2 is read from there, the rest from the L3). A streaming step re-reads
+    and each call reads W_ih once. Per layer-direction: T x read(W_hh / threads) +
+    read(W_ih / threads), where read() is :meth:`Machine.read_us` (the measured rate for that
+    working set per core: L1, L2, L3 or memory as it fits). A streaming step re-reads
     W_ih and W_hh every call, so both count as the working set. Everything is optimistic
     (directions run one after the other, perfect split across cores, no barrier cost), so
     it stays a lower bound. Batch >= 32 is compute-bound, batch 1 bandwidth-bound.
@@ -200,7 +221,7 @@ def bound(s: Scenario, threads: int, machine: Machine) -> dict:
             if s.stream:
                 memory_us += s.steps * machine.read_us((w_ih + w_hh) / threads)
             else:
-                memory_us += s.steps * machine.read_us(w_hh / threads) + w_ih / threads / machine.l2_gbps / 1e3
+                memory_us += s.steps * machine.read_us(w_hh / threads) + machine.read_us(w_ih / threads)
     compute_us = s.flops() / (machine.peak_gflops * 1e9 * threads) * 1e6
     return {"compute_us": compute_us, "memory_us": memory_us, "bound_us": max(compute_us, memory_us),
             "limit": "compute" if compute_us >= memory_us else "bandwidth", "flops": s.flops(),
@@ -947,6 +968,7 @@ def run(args: argparse.Namespace) -> int:
                 raise ValueError(f"--{flag.replace('_', '-')} must be > 0")
             setattr(machine, attr, value * scale)
             machine.source = "command line"
+            machine.read_curve = ()  # the level rates given replace a measured curve
 
     candidates = all_engines(bf16=not args.no_bf16)
     if args.engines:

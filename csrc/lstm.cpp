@@ -3,6 +3,7 @@
 #include "lstm.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -31,6 +32,16 @@ int64_t mul_checked(int64_t a, int64_t b, const char* what) {
 }
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+// A hint to start loading n floats into this core's cache.
+void prefetch_floats(const float* p, int64_t n) {
+#if defined(__GNUC__) || defined(__clang__)
+    for (int64_t i = 0; i < n; i += 16) __builtin_prefetch(p + i);
+#else
+    (void)p;
+    (void)n;
+#endif
+}
 
 std::string str(int64_t v) { return std::to_string(v); }
 
@@ -281,6 +292,27 @@ constexpr int64_t kSplitStepWork = 1 << 15;        // per-step 4H·R·B to split
 constexpr int64_t kSplitDirectionWork = 1 << 18;   // per-direction total to run directions in parallel
 constexpr size_t kKeepWorkspaceBytes = size_t(64) << 20;
 constexpr int64_t kChunkFloats = 1 << 15;          // input-projection chunk: 128 KiB of gates
+// A direction whose step stays on one thread (below kSplitStepWork) can still use a second
+// one, from this many multiply-adds of input projection (4H·I·B·T): the projection is cut
+// into groups of steps (at least kPipeRows rows: one register tile; at most kMaxPipeGroups
+// groups) that the second thread computes ahead of the recurrence. The recurrence computes
+// a group itself rather than wait for one nobody has started, so a worker that is slow to
+// wake costs nothing.
+constexpr int64_t kPipeWork = 1 << 17;
+constexpr int64_t kPipeRows = 6;
+constexpr int64_t kMaxPipeGroups = 64;
+
+struct PipeGroups {
+    int64_t steps, count;                         // steps per group, groups
+    std::atomic<int64_t> next{0};                 // the first group nobody has claimed
+    std::atomic<uint8_t> done[kMaxPipeGroups];    // its gate rows are written (release)
+
+    PipeGroups(int64_t max_len, int64_t min_steps)
+        : steps(std::max(min_steps, (max_len + kMaxPipeGroups - 1) / kMaxPipeGroups)),
+          count((max_len + steps - 1) / steps) {
+        for (auto& d : done) d.store(0, std::memory_order_relaxed);
+    }
+};
 
 // Per-call scratch, reused by the calling thread across calls (no allocation in the
 // steady state, and no sharing between concurrent calls).
@@ -383,6 +415,10 @@ void LstmModel::run(const ForwardArgs& a) const {
     const bool parallel_dirs = D == 2 && threads >= 2 && step_work * double(max_len) >= double(kSplitDirectionWork);
     const int64_t by_work = int64_t(std::min(step_work / double(kSplitStepWork), 1024.0));
     const int dir_threads = int(std::max<int64_t>(1, std::min<int64_t>({parallel_dirs ? 1 : threads, nb, by_work})));
+    const int64_t pipe_steps = ceil_div(kPipeRows, std::max<int64_t>(B, 1));  // at least
+    const bool pipelined = !parallel_dirs && dir_threads == 1 && threads >= 2 && max_len > pipe_steps &&
+                           max_len <= chunk &&  // one chunk: the producer never overwrites unread gates
+                           4.0 * double(H) * double(s.input_size) * double(B) * double(max_len) >= double(kPipeWork);
     const int64_t slots = parallel_dirs ? 2 : 1;
     const int64_t per_slot = mul_checked(mul_checked(chunk, B, "workspace"), gate_row, "workspace") +
                              mul_checked(B, 2 * Hq + Hp + (P > 0 ? Hp : 0), "workspace");
@@ -393,7 +429,7 @@ void LstmModel::run(const ForwardArgs& a) const {
                                 " MiB of workspace, more than the " + str(max_workspace_bytes() >> 20) +
                                 " MiB limit; split the batch or the sequence");
     const int64_t ptrs_per_thread = 2 * chunk * B + 4 * B;
-    const int64_t thread_slots = parallel_dirs ? 2 : dir_threads;
+    const int64_t thread_slots = (parallel_dirs || pipelined) ? 2 : dir_threads;
     Workspace& ws = t_workspace;
     float* f = ws.reserve_floats(total);
     float** pp = ws.reserve_ptrs(thread_slots * ptrs_per_thread);
@@ -409,22 +445,53 @@ void LstmModel::run(const ForwardArgs& a) const {
     }
     float* layer_out[2] = {f + slots * per_slot, f + slots * per_slot + layer_buf};
 
-    // --- one direction of one layer, run by `nthreads` threads that share `bar`.
-    auto run_direction = [&](int64_t layer, int64_t d, const DirScratch& sc, int tid, int nthreads, SpinBarrier* bar) {
+    auto time_of = [&](int64_t d, int64_t step, int64_t b) { return d == 0 ? step : len(b) - 1 - step; };
+    // The input rows of steps [st0, st1) that are in a sequence, and their gate rows in a
+    // chunk starting at step s0; returns how many.
+    auto gate_rows = [&](int64_t layer, int64_t d, const DirScratch& sc, int64_t s0, int64_t st0, int64_t st1,
+                         const float** xr, float** gr) {
+        const float* in = layer == 0 ? nullptr : layer_out[(layer - 1) & 1];
+        int64_t n = 0;
+        for (int64_t st = st0; st < st1; ++st)
+            for (int64_t b = 0; b < B; ++b)
+                if (st < len(b)) {
+                    const int64_t t = time_of(d, st, b);
+                    xr[n] = in ? in + (t * B + b) * D * R : a.x.data + t * a.x.t_stride + b * a.x.b_stride;
+                    gr[n] = sc.g + ((st - s0) * B + b) * gate_row;
+                    ++n;
+                }
+        return n;
+    };
+
+    // Claims the next group of a pipelined input projection and computes it, with the
+    // pointer lists of thread slot `slot`; false when every group is claimed.
+    auto project_group = [&](int64_t layer, int64_t d, const DirScratch& sc, int slot, PipeGroups& pg) {
+        const int64_t group = pg.next.fetch_add(1, std::memory_order_relaxed);
+        if (group >= pg.count) return false;
+        const Direction& dir = dirs_[size_t(layer * D + d)];
+        const float** xr = const_cast<const float**>(sc.ptrs + slot * ptrs_per_thread);
+        float** gr = sc.ptrs + slot * ptrs_per_thread + chunk * B;
+        const int64_t n =
+            gate_rows(layer, d, sc, 0, group * pg.steps, std::min(max_len, (group + 1) * pg.steps), xr, gr);
+        K.input_projection(xr, n, s.layer_input(layer), matrices<Wt>(dir).w_ih.data(), dir.bias.data(), gr, 0, nb);
+        pg.done[group].store(1, std::memory_order_release);
+        return true;
+    };
+
+    // --- one direction of one layer, run by `nthreads` threads that share `bar`. With `pg`
+    // (pipelined, one thread here and one running project_group), the input projection is
+    // taken group by group as the steps need it.
+    auto run_direction = [&](int64_t layer, int64_t d, const DirScratch& sc, int tid, int nthreads, SpinBarrier* bar,
+                             PipeGroups* pg) {
         const Direction& dir = dirs_[size_t(layer * D + d)];
         const PackedMatrices<Wt>& w = matrices<Wt>(dir);
         const int64_t Kin = s.layer_input(layer);
         const int64_t idx = layer * D + d;
         const bool last = layer == L - 1;
-        const float* in = layer == 0 ? nullptr : layer_out[(layer - 1) & 1];
         float* out = last ? nullptr : layer_out[layer & 1];
-        auto in_row = [&](int64_t t, int64_t b) -> const float* {
-            return in ? in + (t * B + b) * D * R : a.x.data + t * a.x.t_stride + b * a.x.b_stride;
-        };
         auto out_row = [&](int64_t t, int64_t b) -> float* {
             return (out ? out + (t * B + b) * D * R : a.y.data + t * a.y.t_stride + b * a.y.b_stride) + d * R;
         };
-        auto time_of = [&](int64_t step, int64_t b) { return d == 0 ? step : len(b) - 1 - step; };
         auto sync = [&] {
             if (nthreads > 1) bar->wait();
         };
@@ -444,17 +511,22 @@ void LstmModel::run(const ForwardArgs& a) const {
             // so no barrier is needed between the projection and the steps.
             const float** xr = const_cast<const float**>(my);
             float** gr = my + chunk * B;
-            int64_t n = 0;
-            for (int64_t st = s0; st < s1; ++st)
-                for (int64_t b = 0; b < B; ++b)
-                    if (st < len(b)) {
-                        xr[n] = in_row(time_of(st, b), b);
-                        gr[n] = sc.g + ((st - s0) * B + b) * gate_row;
-                        ++n;
-                    }
-            if (!fused)
-                K.input_projection(xr, n, Kin, w.w_ih.data(), dir.bias.data(), gr, blocks.begin, blocks.end);
+            if (!pg) {
+                const int64_t n = gate_rows(layer, d, sc, s0, s0, s1, xr, gr);
+                if (!fused)
+                    K.input_projection(xr, n, Kin, w.w_ih.data(), dir.bias.data(), gr, blocks.begin, blocks.end);
+            }
             for (int64_t st = s0; st < s1; ++st) {
+                if (pg) {  // (one chunk: s0 == 0)
+                    // This step's group: done, or computed here if unclaimed, or awaited.
+                    const std::atomic<uint8_t>& mine = pg->done[st / pg->steps];
+                    while (!mine.load(std::memory_order_acquire))
+                        if (!project_group(layer, d, sc, 0, *pg)) wait_for_flag(mine);
+                    // The next step's rows may be in the other core's cache: fetch them now.
+                    if (st + 1 < s1 && pg->done[(st + 1) / pg->steps].load(std::memory_order_acquire))
+                        for (int64_t b = 0; b < B; ++b)
+                            if (st + 1 < len(b)) prefetch_floats(sc.g + ((st + 1) * B + b) * gate_row, gate_row);
+                }
                 const float** g = const_cast<const float**>(my + 2 * chunk * B);
                 const float** hp = g + B;
                 float** c = my + 2 * chunk * B + 2 * B;
@@ -484,7 +556,7 @@ void LstmModel::run(const ForwardArgs& a) const {
                 if (cols.end > cols.begin)
                     for (int64_t b = 0; b < B; ++b)
                         if (st < len(b))
-                            std::memcpy(out_row(time_of(st, b), b) + cols.begin, hnext + b * Hq + cols.begin,
+                            std::memcpy(out_row(time_of(d, st, b), b) + cols.begin, hnext + b * Hq + cols.begin,
                                         size_t(cols.end - cols.begin) * sizeof(float));
                 sync();  // h_{t} complete before anyone starts step t+1
             }
@@ -514,14 +586,25 @@ void LstmModel::run(const ForwardArgs& a) const {
         if (parallel_dirs) {
             for (int64_t d = 0; d < D; ++d) init_state(layer, d, scratch[d]);
             parallel_run(2, [&](int tid, int n) {
-                for (int64_t d = tid; d < D; d += n) run_direction(layer, d, scratch[d % slots], 0, 1, nullptr);
+                for (int64_t d = tid; d < D; d += n) run_direction(layer, d, scratch[d % slots], 0, 1, nullptr, nullptr);
             });
         } else {
             for (int64_t d = 0; d < D; ++d) {
                 init_state(layer, d, scratch[0]);
+                if (pipelined) {
+                    PipeGroups pg(max_len, pipe_steps);
+                    parallel_run(2, [&](int tid, int) {
+                        if (tid == 0)  // (alone if the pool was busy: it then claims every group)
+                            run_direction(layer, d, scratch[0], 0, 1, nullptr, &pg);
+                        else
+                            while (project_group(layer, d, scratch[0], 1, pg)) {
+                            }
+                    });
+                    continue;
+                }
                 const int n = std::min<int>(dir_threads, get_num_threads());
                 SpinBarrier bar(n);
-                parallel_run(n, [&](int tid, int nt) { run_direction(layer, d, scratch[0], tid, nt, &bar); });
+                parallel_run(n, [&](int tid, int nt) { run_direction(layer, d, scratch[0], tid, nt, &bar, nullptr); });
             }
         }
     }

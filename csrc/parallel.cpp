@@ -191,6 +191,11 @@ void SpinBarrier::wait() {
     t_barrier_exit = Clock::now();
 }
 
+void wait_for_flag(const std::atomic<uint8_t>& flag) {
+    const auto waited = wait_until([&] { return flag.load(std::memory_order_acquire) != 0; });
+    if (waited > kContendedWait) note_contention();
+}
+
 bool threads_contended() {
     return Clock::now().time_since_epoch().count() < g_backoff_until.load(std::memory_order_relaxed);
 }

@@ -42,4 +42,9 @@ class SpinBarrier {
     std::atomic<uint32_t> phase_{0};
 };
 
+// Waits until `flag` is nonzero (acquire): spins, then yields; a long wait flags contention
+// like SpinBarrier's. For a flag another thread of the same job is about to set (lstm.cpp's
+// pipelined input projection).
+void wait_for_flag(const std::atomic<uint8_t>& flag);
+
 }  // namespace lstm_fast

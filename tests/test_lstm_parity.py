@@ -171,6 +171,44 @@ def test_thread_count_does_not_change_results(threads, bidirectional, proj_size,
         lstm_fast.set_num_threads(old)
 
 
+@pytest.mark.parametrize("weights_dtype", ["float32", "bfloat16", "int8"])
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("T, B", [(16, 1), (11, 1), (8, 3), (300, 1)])
+def test_pipelined_input_projection(T, B, bidirectional, weights_dtype, rng):
+    # I = 64, H = 48: below the size that splits a step across threads (4·H·H·B < 2^15) and
+    # the size that runs the two directions on separate cores, but with enough input
+    # projection (4·H·I·B·T >= 2^17) that with 2 threads the second computes it in groups of
+    # steps ahead of the recurrence (csrc/lstm.cpp, kPipeWork) -- when the sequence fits
+    # one chunk of gate rows (170 steps here; T = 300 takes the plain path). Lengths make
+    # groups uneven and drop rows; the second layer's groups read the first layer's output.
+    # The result must not depend on the thread count beyond float32 summation order.
+    m, ref = make_pair(64, 48, num_layers=2, bidirectional=bidirectional, seed=5)
+    if weights_dtype != "float32":
+        m = lstm_fast.LSTM(64, 48, num_layers=2, bidirectional=bidirectional, seed=5, weights_dtype=weights_dtype)
+    x = rng.standard_normal((T, B, 64)).astype(np.float32)
+    h0, c0 = random_state(m, B, rng)
+    lengths = rng.integers(1, T + 1, size=B)
+    lengths[0] = T
+    old = lstm_fast.get_num_threads()
+    try:
+        out = {}
+        for threads in (1, 2):
+            lstm_fast.set_num_threads(threads)
+            out[threads] = [m(x, (h0, c0), lengths=lengths) for _ in range(3)]
+    finally:
+        lstm_fast.set_num_threads(old)
+    for y, (h, c) in out[2][1:]:  # repeatable
+        np.testing.assert_array_equal(y, out[2][0][0])
+        np.testing.assert_array_equal(h, out[2][0][1][0])
+        np.testing.assert_array_equal(c, out[2][0][1][1])
+    (y1, (h1, c1)), (y2, (h2, c2)) = out[1][0], out[2][0]
+    np.testing.assert_allclose(y2, y1, rtol=0, atol=2e-6)
+    np.testing.assert_allclose(h2, h1, rtol=0, atol=2e-6)
+    np.testing.assert_allclose(c2, c1, rtol=0, atol=1e-5)
+    if weights_dtype == "float32":
+        assert_close(out[2][0], ref(x, (h0, c0), lengths=lengths))
+
+
 @pytest.mark.parametrize("weights_dtype", ["float32", "bfloat16"])
 def test_streaming_single_steps_split_across_threads(weights_dtype, rng):
     # One-step calls take the fused path (input projection inside the step); H = 200

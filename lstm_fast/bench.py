@@ -570,18 +570,23 @@ class Plan:
     warmup_seconds: float = 0.2
     lead_call_below_us: float = 5000.0  # an untimed call opens each slice of calls shorter than this
     settle_ms: float = 10.0  # pause between slices: the previous engine's spinning workers go to sleep
+    # ... with more than one thread. Measured 2026-12-01 (tiny, 2 threads, every engine): with
+    # 10 ms, some pool still ran on the second core into the next slice: lstm_fast 17.9 us, ONNX
+    # Runtime 32.7, OpenVINO 136, torch 183; with 100 ms 15.0, 27.8, 88.5, 121.
+    settle_ms_threads: float = 100.0
 
 
 QUICK = Plan(seconds=0.3, rounds=6, min_reps=5, warmup_seconds=0.05)
 
 
-def time_interleaved(calls: dict, plan: Plan) -> dict:
+def time_interleaved(calls: dict, plan: Plan, threads: int = 1) -> dict:
     """Per-call wall times in µs for each named zero-argument callable, interleaved.
 
     After a warm-up (which also estimates each call's cost), every round gives each
     engine one time slice of seconds/rounds of back-to-back timed calls (at least one);
     the engine order rotates each round; there are enough rounds for ``min_reps`` calls.
-    Each slice starts after a ``settle_ms`` pause, in which the previous engine's worker
+    Each slice starts after a ``settle_ms`` pause (``settle_ms_threads`` when ``threads`` >
+    1), in which the previous engine's worker
     threads stop spinning (libgomp, ONNX Runtime and TBB pools spin for a while after a
     call and would steal a core from the next engine), and a slice of short calls opens
     with one untimed call that wakes this engine's threads and brings its weights back into
@@ -607,8 +612,9 @@ def time_interleaved(calls: dict, plan: Plan) -> dict:
         for r in range(rounds):
             for name in names[r % len(names):] + names[:r % len(names)]:
                 call, out = calls[name], samples[name]
-                if plan.settle_ms > 0:
-                    time.sleep(plan.settle_ms / 1e3)
+                settle_ms = plan.settle_ms_threads if threads > 1 else plan.settle_ms
+                if settle_ms > 0:
+                    time.sleep(settle_ms / 1e3)
                 if est[name] < plan.lead_call_below_us:
                     call()
                 end = clock() + slice_ns
@@ -692,7 +698,7 @@ def bench_scenario(s: Scenario, engines: list[Engine], threads: int, plan: Plan,
                 log(f"  {e.name}: {row['error']}")
                 continue
             built[e.name] = b.call
-        times = time_interleaved(built, plan) if built else {}
+        times = time_interleaved(built, plan, threads) if built else {}
     for name, us in times.items():
         rows[name].update(summarize(us))
     for e in engines:

@@ -274,6 +274,7 @@ PYBIND11_MODULE(_core, m) {
         d["supported"] = info.supported;
         d["bf16_matmul"] = info.bf16_matmul;
         d["int8_matmul"] = info.int8_matmul;
+        d["l2_cache_bytes"] = info.l2_bytes;
         return d;
     });
     m.def("set_num_threads", &lstm_fast::set_num_threads, py::arg("n"));

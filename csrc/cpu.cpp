@@ -1,9 +1,14 @@
 // Choosing the kernel table: once per process, from cpuid + xgetbv (the CPU must
 // have the instructions and the OS must save the wider registers), unless
 // LSTM_FAST_ISA forces a path.
+#include <cstdint>
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
+
+#if defined(__unix__) || defined(__APPLE__)
+#include <unistd.h>
+#endif
 
 #include "kernels.h"
 
@@ -17,6 +22,17 @@
 
 namespace lstm_fast {
 namespace {
+
+// One core's L2 size, which decides how lstm.cpp spreads bandwidth-bound work over cores.
+// glibc answers from cpuid on x86-64; where the OS gives no figure, 1 MiB (Zen 4/5, and
+// between Skylake-X's 1 MiB and Sapphire Rapids' 2 MiB).
+int64_t l2_cache_bytes() {
+#if defined(_SC_LEVEL2_CACHE_SIZE)
+    const long n = sysconf(_SC_LEVEL2_CACHE_SIZE);
+    if (n >= (64 << 10) && n <= (int64_t(1) << 30)) return n;
+#endif
+    return int64_t(1) << 20;
+}
 
 struct Features {
     bool avx2_fma = false;
@@ -140,6 +156,7 @@ Choice choose() {
         c.kernels.int8_isa = "avx512_vnni";
     }
 #endif
+    c.info.l2_bytes = l2_cache_bytes();
     c.info.bf16_matmul = c.kernels.bf16dot_isa;
     c.info.int8_matmul = c.kernels.int8_isa;
     return c;

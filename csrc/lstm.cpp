@@ -290,6 +290,16 @@ namespace {
 // backing off) and, rarely, worse (128 µs for (4,32,64,64)): vCPU placement.
 constexpr int64_t kSplitStepWork = 1 << 15;        // per-step 4H·R·B to split a direction
 constexpr int64_t kSplitDirectionWork = 1 << 18;   // per-direction total to run directions in parallel
+// Two directions on two cores each stream a whole W_hh every step. When one W_hh misses a
+// core's L2 but half of it does not (much), running the directions one after the other,
+// each step split across the cores (a barrier per step), halves the bytes per core and
+// wins at batch 1-2 (bandwidth-bound). Measured on Zen 5 (L2 1 MiB), 2 threads, parallel
+// directions / split steps: fp32 (1,64,300,256,2,bi) 1754 / 1354 µs, (1,128,128,256,bi)
+// 1320 / 945, H=320 1.16x, H=384 (2.25 MiB) 1.10x, int8 H=512 (1 MiB) 1.16x, B=2 H=256
+// 1.06x in favour of splitting; H=192 fp32 (0.56 L2) 0.75x, fp32 H=512 (4 MiB) 0.92x,
+// bf16 H=512 (2 MiB) 1.00x, B=4 H=256 0.95x against it.
+constexpr int64_t kSplitDirsMaxBatch = 2;
+constexpr double kSplitDirsMinL2 = 0.75, kSplitDirsMaxL2 = 3.0;  // W_hh bytes / L2 bytes
 constexpr size_t kKeepWorkspaceBytes = size_t(64) << 20;
 constexpr int64_t kChunkFloats = 1 << 15;          // input-projection chunk: 128 KiB of gates
 // A direction whose step stays on one thread (below kSplitStepWork) can still use a second
@@ -412,7 +422,11 @@ void LstmModel::run(const ForwardArgs& a) const {
                                                                   kChunkFloats / std::max<int64_t>(1, B * gate_row)));
     const int64_t threads = get_num_threads();
     const double step_work = 4.0 * double(H) * double(R) * double(B);  // double: a heuristic, never overflows
-    const bool parallel_dirs = D == 2 && threads >= 2 && step_work * double(max_len) >= double(kSplitDirectionWork);
+    const double rec_bytes = 4.0 * double(H) * double(R) * (weights_ == WeightType::Float32 ? 4 : weights_ == WeightType::Bfloat16 ? 2 : 1);
+    const double l2 = double(cpu_info().l2_bytes);
+    const bool steps_beat_dirs = B <= kSplitDirsMaxBatch && rec_bytes > kSplitDirsMinL2 * l2 && rec_bytes <= kSplitDirsMaxL2 * l2;
+    const bool parallel_dirs = D == 2 && threads >= 2 && !steps_beat_dirs &&
+                               step_work * double(max_len) >= double(kSplitDirectionWork);
     const int64_t by_work = int64_t(std::min(step_work / double(kSplitStepWork), 1024.0));
     const int dir_threads = int(std::max<int64_t>(1, std::min<int64_t>({parallel_dirs ? 1 : threads, nb, by_work})));
     const int64_t pipe_steps = ceil_div(kPipeRows, std::max<int64_t>(B, 1));  // at least

@@ -19,6 +19,8 @@ class _CpuInfo(TypedDict):
     compiled: list[str]  # paths this build carries, best first
     supported: list[str]  # paths this CPU and OS can run, best first
     bf16_matmul: str  # "avx512_bf16" (vdpbf16ps) or "emulated": how matmul_dtype="bfloat16" runs
+    int8_matmul: str  # "avx512_vnni" (vpdpbusd) or "emulated": how weights_dtype="int8" runs
+    l2_cache_bytes: int  # one core's L2, as the OS reports it (1 MiB if it does not)
 
 class LstmModel:
     """Packed weights plus the kernel table; immutable, callable from many threads at once.
@@ -57,9 +59,9 @@ class LstmModel:
     def block_width(self) -> int:
         """Hidden units per packed weight block: the SIMD width in floats of the chosen path."""
     @property
-    def weights_dtype(self) -> Literal["float32", "bfloat16"]: ...
+    def weights_dtype(self) -> Literal["float32", "bfloat16", "int8"]: ...
     @property
-    def matmul_dtype(self) -> Literal["float32", "bfloat16"]: ...
+    def matmul_dtype(self) -> Literal["float32", "bfloat16", "int8"]: ...
 
 def cpu_info() -> _CpuInfo:
     """The chosen kernel path and why; LSTM_FAST_ISA (read at import) forces one."""

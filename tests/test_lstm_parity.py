@@ -171,6 +171,30 @@ def test_thread_count_does_not_change_results(threads, bidirectional, proj_size,
         lstm_fast.set_num_threads(old)
 
 
+@pytest.mark.parametrize("B", [1, 2])
+def test_bidirectional_small_batch_splits_steps_when_w_hh_misses_l2(B, rng):
+    # A direction's W_hh (16·H² bytes) about one core's L2: at batch <= 2 and 2 threads the
+    # directions run one after the other, each step split across the threads, instead of
+    # one direction per thread (csrc/lstm.cpp, kSplitDirsMinL2..kSplitDirsMaxL2).
+    H = int(np.sqrt(lstm_fast.cpu_info()["l2_cache_bytes"] / 16))
+    m, ref = make_pair(40, H, num_layers=2, bidirectional=True, seed=13)
+    x = rng.standard_normal((9, B, 40)).astype(np.float32)
+    h0, c0 = random_state(m, B, rng)
+    lengths = [9, 4][:B]
+    old = lstm_fast.get_num_threads()
+    try:
+        out = {}
+        for threads in (1, 2):
+            lstm_fast.set_num_threads(threads)
+            out[threads] = m(x, (h0, c0), lengths=lengths)
+    finally:
+        lstm_fast.set_num_threads(old)
+    assert_close(out[2], ref(x, (h0, c0), lengths=lengths))
+    np.testing.assert_array_equal(out[2][0], out[1][0])  # each unit's sums: one thread, same order
+    np.testing.assert_array_equal(out[2][1][0], out[1][1][0])
+    np.testing.assert_array_equal(out[2][1][1], out[1][1][1])
+
+
 @pytest.mark.parametrize("weights_dtype", ["float32", "bfloat16", "int8"])
 @pytest.mark.parametrize("bidirectional", [False, True])
 @pytest.mark.parametrize("T, B", [(16, 1), (11, 1), (8, 3), (300, 1)])

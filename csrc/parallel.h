@@ -26,7 +26,8 @@ int parallel_run(int n, const std::function<void(int, int)>& fn);
 // if a partner thread is descheduled (other processes own the cores), each step waits a
 // scheduler timeslice: measured 10x slower than one thread on a loaded machine. So when a
 // barrier wait outlasts both kContendedWait and twice the waiting thread's own share of
-// the step, parallel_run uses one thread for the next kContendedBackoff, then tries again.
+// the step, parallel_run uses one thread for a while (2 ms, doubling up to 100 ms while
+// such waits keep coming; parallel.cpp), then tries again.
 bool threads_contended();
 
 // Barrier for the threads of one parallel_run job: spins (the wait is usually well

@@ -428,7 +428,8 @@ void LstmModel::run(const ForwardArgs& a) const {
     const bool parallel_dirs = D == 2 && threads >= 2 && !steps_beat_dirs &&
                                step_work * double(max_len) >= double(kSplitDirectionWork);
     const int64_t by_work = int64_t(std::min(step_work / double(kSplitStepWork), 1024.0));
-    const int dir_threads = int(std::max<int64_t>(1, std::min<int64_t>({parallel_dirs ? 1 : threads, nb, by_work})));
+    const int dir_threads = int(std::max<int64_t>(
+        1, std::min<int64_t>({parallel_dirs ? 1 : threads, nb, by_work, SpinBarrier::kMaxThreads})));
     const int64_t pipe_steps = ceil_div(kPipeRows, std::max<int64_t>(B, 1));  // at least
     const bool pipelined = !parallel_dirs && dir_threads == 1 && threads >= 2 && max_len > pipe_steps &&
                            max_len <= chunk &&  // one chunk: the producer never overwrites unread gates
@@ -507,7 +508,7 @@ void LstmModel::run(const ForwardArgs& a) const {
             return (out ? out + (t * B + b) * D * R : a.y.data + t * a.y.t_stride + b * a.y.b_stride) + d * R;
         };
         auto sync = [&] {
-            if (nthreads > 1) bar->wait();
+            if (nthreads > 1) bar->wait(tid);
         };
         float** my = sc.ptrs + (parallel_dirs ? 0 : tid * ptrs_per_thread);
         const Range blocks = split(nb, tid, nthreads);

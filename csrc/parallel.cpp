@@ -191,20 +191,28 @@ int parallel_run(int n, const std::function<void(int, int)>& fn) {
     return n;
 }
 
-void SpinBarrier::wait() {
+SpinBarrier::SpinBarrier(int n) : n_(n) {
+    if (n < 1 || n > kMaxThreads)
+        throw std::invalid_argument("SpinBarrier takes 1 to " + std::to_string(kMaxThreads) + " threads, got " +
+                                    std::to_string(n));
+    for (int j = 0; j < n; ++j) slots_[j].arrivals.store(0, std::memory_order_relaxed);
+}
+
+void SpinBarrier::wait(int tid) {
+    // Arrival k (k-th barrier of this thread) is passed once every slot shows >= k: a
+    // partner already at k+1 has passed k too, so the slots never need resetting.
     const auto arrived = Clock::now();
     const auto own_work = arrived - t_barrier_exit;  // huge on a thread's first barrier: never flags
-    const uint32_t phase = phase_.load(std::memory_order_acquire);
-    if (count_.fetch_add(1, std::memory_order_acq_rel) == n_ - 1) {
-        count_.store(0, std::memory_order_relaxed);
-        phase_.fetch_add(1, std::memory_order_release);
-    } else {
-        // Equal shares of a step finish together; waiting both over kContendedWait and
-        // over twice this thread's own share means a partner was not running.
-        const auto waited = wait_until([&] { return phase_.load(std::memory_order_acquire) != phase; });
-        if (waited > kContendedWait && waited > 2 * own_work) note_contention();
-    }
-    t_barrier_exit = Clock::now();
+    const uint64_t k = slots_[tid].arrivals.load(std::memory_order_relaxed) + 1;
+    slots_[tid].arrivals.store(k, std::memory_order_release);
+    Clock::duration waited = Clock::duration::zero();
+    for (int j = 0; j < n_; ++j)
+        if (j != tid) waited += wait_until([&] { return slots_[j].arrivals.load(std::memory_order_acquire) >= k; });
+    // Equal shares of a step finish together; waiting both over kContendedWait and
+    // over twice this thread's own share means a partner was not running.
+    if (waited > kContendedWait && waited > 2 * own_work) note_contention();
+    // One clock read per barrier: a wait that ended while spinning counts as own work.
+    t_barrier_exit = arrived + waited;
 }
 
 void wait_for_flag(const std::atomic<uint8_t>& flag) {

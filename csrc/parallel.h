@@ -32,15 +32,22 @@ bool threads_contended();
 
 // Barrier for the threads of one parallel_run job: spins (the wait is usually well
 // under a microsecond), then yields so an oversubscribed machine still progresses.
+// Each thread announces its arrival in its own cache line and waits for the others'
+// lines, so crossing it costs one cache-line transfer each way, in parallel; a shared
+// counter (one line that every thread writes in turn, then a flag) measured 135-430 ns
+// per barrier against 60 ns for this with 2 threads on Zen 5 (a barrier per time step).
 class SpinBarrier {
   public:
-    explicit SpinBarrier(int n) : n_(n) {}
-    void wait();
+    static constexpr int kMaxThreads = 64;
+    explicit SpinBarrier(int n);  // 1 <= n <= kMaxThreads (std::invalid_argument otherwise)
+    void wait(int tid);           // tid in [0, n), each thread its own
 
   private:
+    struct alignas(64) Slot {
+        std::atomic<uint64_t> arrivals;  // barriers this thread has reached (the first n_ zeroed)
+    };
     const int n_;
-    std::atomic<int> count_{0};
-    std::atomic<uint32_t> phase_{0};
+    Slot slots_[kMaxThreads];
 };
 
 // Waits until `flag` is nonzero (acquire): spins, then yields; a long wait flags contention

@@ -23,16 +23,19 @@
 namespace lstm_fast {
 namespace {
 
-// One core's L2 size, which decides how lstm.cpp spreads bandwidth-bound work over cores.
-// glibc answers from cpuid on x86-64; where the OS gives no figure, 1 MiB (Zen 4/5, and
-// between Skylake-X's 1 MiB and Sapphire Rapids' 2 MiB).
-int64_t l2_cache_bytes() {
-#if defined(_SC_LEVEL2_CACHE_SIZE)
-    const long n = sysconf(_SC_LEVEL2_CACHE_SIZE);
-    if (n >= (64 << 10) && n <= (int64_t(1) << 30)) return n;
-#endif
-    return int64_t(1) << 20;
+// One core's L1d and L2 sizes, which decide how lstm.cpp spreads bandwidth-bound work
+// over cores. glibc answers from cpuid on x86-64; where the OS gives no figure: 32 KiB
+// and 1 MiB (the smallest L1d and a middling L2 of recent x86-64 and arm64 server cores).
+#if defined(_SC_LEVEL1_DCACHE_SIZE) && defined(_SC_LEVEL2_CACHE_SIZE)
+constexpr int kL1dName = _SC_LEVEL1_DCACHE_SIZE, kL2Name = _SC_LEVEL2_CACHE_SIZE;
+int64_t cache_bytes(int name, int64_t fallback) {
+    const long n = sysconf(name);
+    return n >= (16 << 10) && n <= (int64_t(1) << 30) ? int64_t(n) : fallback;
 }
+#else
+constexpr int kL1dName = 0, kL2Name = 0;
+int64_t cache_bytes(int, int64_t fallback) { return fallback; }
+#endif
 
 struct Features {
     bool avx2_fma = false;
@@ -156,7 +159,8 @@ Choice choose() {
         c.kernels.int8_isa = "avx512_vnni";
     }
 #endif
-    c.info.l2_bytes = l2_cache_bytes();
+    c.info.l1d_bytes = cache_bytes(kL1dName, int64_t(32) << 10);
+    c.info.l2_bytes = cache_bytes(kL2Name, int64_t(1) << 20);
     c.info.bf16_matmul = c.kernels.bf16dot_isa;
     c.info.int8_matmul = c.kernels.int8_isa;
     return c;

@@ -100,6 +100,7 @@ struct CpuInfo {
     std::vector<std::string> supported;  // ISAs this CPU (and OS) can run
     std::string bf16_matmul;             // Kernels::bf16dot_isa
     std::string int8_matmul;             // Kernels::int8_isa
+    int64_t l1d_bytes = 0;               // one core's L1 data cache (the OS's figure, or 32 KiB)
     int64_t l2_bytes = 0;                // one core's L2 cache (the OS's figure, or 1 MiB if it has none)
 };
 

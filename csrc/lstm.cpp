@@ -280,15 +280,18 @@ LstmModel::LstmModel(const LstmSpec& spec, const std::vector<const float*>& tens
 
 namespace {
 
-// Thresholds for spending threads, in multiply-adds. A barrier costs ~0.1–1 µs, so a
-// step must carry about a µs of work per thread before splitting pays. 2^15 splits
-// H >= 91 at batch 1. Measured at 2 threads against 1 (benchmarks/bench_split.py):
+// Thresholds for spending threads, in multiply-adds. 2^15 splits H >= 91 at batch 1 by
+// work alone. Measured at 2 threads against 1 on Zen 4 (benchmarks/bench_split.py):
 // (1,32,128,128) 123 -> 75-85 µs, one step at H = 128 6.4 -> 4.5 µs, (4,32,64,64)
-// 100 -> 68 µs. With a temporary build at 2^14 and 2^13, H = 64 at batch 1 gained
-// nothing (17.7 µs either way) or lost (22 µs), so it stays on one thread. On this VM
-// the 2-thread times are sometimes the 1-thread ones (the oversubscription guard
-// backing off) and, rarely, worse (128 µs for (4,32,64,64)): vCPU placement.
+// 100 -> 68 µs. One thread per 2^15 beyond that.
 constexpr int64_t kSplitStepWork = 1 << 15;        // per-step 4H·R·B to split a direction
+// A step whose W_hh misses a core's L1d is split in two whatever its work: each core then
+// reads half of it (from its own L1d or L2) every step, for a ~60 ns barrier (parallel.h;
+// with the earlier shared-counter barrier, H = 64 gained nothing on Zen 4). Measured
+// at 2 threads on Zen 5 (L1d 48 KiB), one thread / split: fp32 H=64 (64 KiB) tiny
+// (1,16,64,64) 9.97 / 8.01 µs, T=64 33.2 / 27.5, two layers 18.7 / 14.9, H=80 25.1 / 21.8;
+// H=48 (36 KiB, fits) 5.4 / 7.2, and bf16 or int8 H=64 (32 / 16 KiB) 7.9 / 8.6 and
+// 5.0 / 6.5: no split when it fits. (A one-step call reads W_hh once: no such split.)
 constexpr int64_t kSplitDirectionWork = 1 << 18;   // per-direction total to run directions in parallel
 // Two directions on two cores each stream a whole W_hh every step. When one W_hh misses a
 // core's L2 but half of it does not (much), running the directions one after the other,
@@ -427,7 +430,8 @@ void LstmModel::run(const ForwardArgs& a) const {
     const bool steps_beat_dirs = B <= kSplitDirsMaxBatch && rec_bytes > kSplitDirsMinL2 * l2 && rec_bytes <= kSplitDirsMaxL2 * l2;
     const bool parallel_dirs = D == 2 && threads >= 2 && !steps_beat_dirs &&
                                step_work * double(max_len) >= double(kSplitDirectionWork);
-    const int64_t by_work = int64_t(std::min(step_work / double(kSplitStepWork), 1024.0));
+    const int64_t by_work = std::max<int64_t>(int64_t(std::min(step_work / double(kSplitStepWork), 1024.0)),
+                                              max_len > 1 && rec_bytes > double(cpu_info().l1d_bytes) ? 2 : 1);
     const int dir_threads = int(std::max<int64_t>(
         1, std::min<int64_t>({parallel_dirs ? 1 : threads, nb, by_work, SpinBarrier::kMaxThreads})));
     const int64_t pipe_steps = ceil_div(kPipeRows, std::max<int64_t>(B, 1));  // at least

@@ -20,6 +20,7 @@ class _CpuInfo(TypedDict):
     supported: list[str]  # paths this CPU and OS can run, best first
     bf16_matmul: str  # "avx512_bf16" (vdpbf16ps) or "emulated": how matmul_dtype="bfloat16" runs
     int8_matmul: str  # "avx512_vnni" (vpdpbusd) or "emulated": how weights_dtype="int8" runs
+    l1d_cache_bytes: int  # one core's L1 data cache, as the OS reports it (32 KiB if it does not)
     l2_cache_bytes: int  # one core's L2, as the OS reports it (1 MiB if it does not)
 
 class LstmModel:

@@ -15,13 +15,14 @@ __all__ = ["LSTM", "cpu_info", "weight_shapes"]
 
 def cpu_info() -> dict:
     """Which kernel path runs and why: ``{"isa", "reason", "compiled", "supported", "bf16_matmul", "int8_matmul",
-    "l2_cache_bytes"}``.
+    "l1d_cache_bytes", "l2_cache_bytes"}``.
 
     ``bf16_matmul`` is ``"avx512_bf16"`` when ``matmul_dtype="bfloat16"`` runs on the CPU's
     vdpbf16ps instruction, ``"emulated"`` otherwise (same numbers, float32 speed);
     ``int8_matmul`` likewise ``"avx512_vnni"`` (vpdpbusd) or ``"emulated"`` for int8 weights.
-    ``l2_cache_bytes`` is one core's L2 as the OS reports it (1 MiB if it does not): it decides
-    whether a bidirectional layer runs its directions on separate cores or splits each step.
+    ``l1d_cache_bytes`` and ``l2_cache_bytes`` are one core's caches as the OS reports them
+    (32 KiB and 1 MiB if it does not): they decide whether a small step is split across
+    cores and whether a bidirectional layer runs its directions on separate cores.
 
     ``LSTM_FAST_ISA=generic|baseline|avx2|avx512`` (read at import) forces a path.
     """

@@ -171,6 +171,29 @@ def test_thread_count_does_not_change_results(threads, bidirectional, proj_size,
         lstm_fast.set_num_threads(old)
 
 
+@pytest.mark.parametrize("proj_size", [0, 20])
+def test_step_whose_w_hh_misses_l1_is_split_across_threads(proj_size, rng):
+    # 16·H·R bytes of W_hh just over one core's L1d, too little work to split by work alone
+    # (4·H·R < 2^15): with 2 threads each computes half of every step (csrc/lstm.cpp).
+    l1 = lstm_fast.cpu_info()["l1d_cache_bytes"]
+    H = int(np.sqrt(l1 / 16)) + 8 if proj_size == 0 else l1 // (16 * proj_size) + 8
+    assert 16 * H * (proj_size or H) > l1 and 4 * H * (proj_size or H) < 2**15, H
+    m, ref = make_pair(24, H, num_layers=2, proj_size=proj_size, seed=14)
+    x = rng.standard_normal((12, 1, 24)).astype(np.float32)
+    h0, c0 = random_state(m, 1, rng)
+    old = lstm_fast.get_num_threads()
+    try:
+        out = {}
+        for threads in (1, 2):
+            lstm_fast.set_num_threads(threads)
+            out[threads] = m(x, (h0, c0))
+    finally:
+        lstm_fast.set_num_threads(old)
+    assert_close(out[2], ref(x, (h0, c0)))
+    for got, want in zip((out[2][0], *out[2][1]), (out[1][0], *out[1][1])):
+        np.testing.assert_array_equal(got, want)
+
+
 @pytest.mark.parametrize("B", [1, 2])
 def test_bidirectional_small_batch_splits_steps_when_w_hh_misses_l2(B, rng):
     # A direction's W_hh (16·H² bytes) about one core's L2: at batch <= 2 and 2 threads the
@@ -199,17 +222,18 @@ def test_bidirectional_small_batch_splits_steps_when_w_hh_misses_l2(B, rng):
 @pytest.mark.parametrize("bidirectional", [False, True])
 @pytest.mark.parametrize("T, B", [(16, 1), (11, 1), (8, 3), (300, 1)])
 def test_pipelined_input_projection(T, B, bidirectional, weights_dtype, rng):
-    # I = 64, H = 48: below the size that splits a step across threads (4·H·H·B < 2^15) and
-    # the size that runs the two directions on separate cores, but with enough input
+    # I = 96, H = 40: below the sizes that split a step across threads (4·H·H·B < 2^15, and
+    # W_hh = 25 KiB fits any L1d) and the size that runs the two directions on separate
+    # cores, but with enough input
     # projection (4·H·I·B·T >= 2^17) that with 2 threads the second computes it in groups of
     # steps ahead of the recurrence (csrc/lstm.cpp, kPipeWork) -- when the sequence fits
     # one chunk of gate rows (170 steps here; T = 300 takes the plain path). Lengths make
     # groups uneven and drop rows; the second layer's groups read the first layer's output.
     # The result must not depend on the thread count beyond float32 summation order.
-    m, ref = make_pair(64, 48, num_layers=2, bidirectional=bidirectional, seed=5)
+    m, ref = make_pair(96, 40, num_layers=2, bidirectional=bidirectional, seed=5)
     if weights_dtype != "float32":
-        m = lstm_fast.LSTM(64, 48, num_layers=2, bidirectional=bidirectional, seed=5, weights_dtype=weights_dtype)
-    x = rng.standard_normal((T, B, 64)).astype(np.float32)
+        m = lstm_fast.LSTM(96, 40, num_layers=2, bidirectional=bidirectional, seed=5, weights_dtype=weights_dtype)
+    x = rng.standard_normal((T, B, 96)).astype(np.float32)
     h0, c0 = random_state(m, B, rng)
     lengths = rng.integers(1, T + 1, size=B)
     lengths[0] = T

@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """Does a second thread pay for small models? (csrc/lstm.cpp, kSplitStepWork, kPipeWork)
 
-At batch 1 the library splits a direction's step across threads when 4*H*R*B >= 2^15
-multiply-adds (H >= ~91 at batch 1). Below that line, a second thread computes the input
-projection ahead of the recurrence (pipelined) when it has 4*H*I*B*T >= 2^17 multiply-adds
-and the sequence fits one chunk of gate rows. This script times shapes on both sides of
+The library splits a direction's step across threads when 4*H*R*B >= 2^15 multiply-adds
+(H >= ~91 at batch 1), or, in two, when the step's W_hh (16*H*R bytes in float32) misses a
+core's L1d (lstm_fast.cpu_info()["l1d_cache_bytes"]; H = 64 on a 48 KiB L1d) in a call of
+more than one step. Below both lines, a second thread computes the input projection ahead
+of the recurrence (pipelined) when it has 4*H*I*B*T >= 2^17 multiply-adds and the
+sequence fits one chunk of gate rows. This script times shapes on both sides of
 those lines at 1 thread and at 2, back to back and with a busy-wait gap between calls (a
 service whose calls arrive apart: the pool's workers have gone to sleep and must be woken).
 Shapes below both lines run on one thread either way (their two columns should agree).
@@ -23,8 +25,9 @@ import numpy as np
 import lstm_fast
 
 SHAPES = [  # name, B, T, I, H
-    ("tiny (H=64, pipelined)", 1, 16, 64, 64),
-    ("T=64, H=64 (pipelined)", 1, 64, 64, 64),
+    ("tiny (H=64: W_hh 64 KiB)", 1, 16, 64, 64),
+    ("T=64, H=64", 1, 64, 64, 64),
+    ("T=16, H=40 (pipelined)", 1, 16, 96, 40),
     ("T=8, H=32 (one thread)", 1, 8, 64, 32),
     ("small (H=128)", 1, 32, 128, 128),
     ("one step H=128", 1, 1, 128, 128),

@@ -171,6 +171,28 @@ def test_thread_count_does_not_change_results(threads, bidirectional, proj_size,
         lstm_fast.set_num_threads(old)
 
 
+@pytest.mark.parametrize("weights_dtype", ["float32", "bfloat16", "int8"])
+def test_batch_filling_a_chunk_fuses_projection_into_each_step(weights_dtype, rng):
+    # B·4H >= 2^15 gate floats: each input-projection chunk holds one step, and the step
+    # computes its projection itself (csrc/lstm.cpp, kChunkFloats). Half the batch takes the
+    # chunked path; each row's sums are the same either way (up to the 1-row tile's order).
+    B, H = 171, 48
+    m, ref = make_pair(20, H, num_layers=2, bidirectional=True, seed=15)
+    if weights_dtype != "float32":
+        m = lstm_fast.LSTM(20, H, num_layers=2, bidirectional=True, seed=15, weights_dtype=weights_dtype)
+    x = rng.standard_normal((5, B, 20)).astype(np.float32)
+    h0, c0 = random_state(m, B, rng)
+    lengths = rng.integers(0, 6, size=B)
+    y, (h, c) = m(x, (h0, c0), lengths=lengths)
+    half = slice(0, 85)
+    y2, (h2, c2) = m(x[:, half], (h0[:, half], c0[:, half]), lengths=lengths[half])
+    np.testing.assert_allclose(y[:, half], y2, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(h[:, half], h2, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(c[:, half], c2, rtol=0, atol=1e-6)
+    if weights_dtype == "float32":
+        assert_close((y, (h, c)), ref(x, (h0, c0), lengths=lengths))
+
+
 @pytest.mark.parametrize("proj_size", [0, 20])
 def test_step_whose_w_hh_misses_l1_is_split_across_threads(proj_size, rng):
     # 16·H·R bytes of W_hh just over one core's L1d, too little work to split by work alone

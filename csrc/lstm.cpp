@@ -429,13 +429,17 @@ void LstmModel::run(const ForwardArgs& a) const {
                                                                   kChunkFloats / std::max<int64_t>(1, B * gate_row)));
     const int64_t threads = get_num_threads();
     const double step_work = 4.0 * double(H) * double(R) * double(B);  // double: a heuristic, never overflows
-    const double rec_bytes = 4.0 * double(H) * double(R) * (weights_ == WeightType::Float32 ? 4 : weights_ == WeightType::Bfloat16 ? 2 : 1);
-    const double l2 = double(cpu_info().l2_bytes);
-    const bool steps_beat_dirs = B <= kSplitDirsMaxBatch && rec_bytes > kSplitDirsMinL2 * l2 && rec_bytes <= kSplitDirsMaxL2 * l2;
+    // Bytes of one direction's W_hh, read every step, against this core's caches.
+    const double rec_bytes = 4.0 * double(H) * double(R) *
+                             (weights_ == WeightType::Float32 ? 4 : weights_ == WeightType::Bfloat16 ? 2 : 1);
+    const CpuInfo& cpu = cpu_info();
+    const double l1d = double(cpu.l1d_bytes), l2 = double(cpu.l2_bytes);
+    const bool steps_beat_dirs =
+        B <= kSplitDirsMaxBatch && rec_bytes > kSplitDirsMinL2 * l2 && rec_bytes <= kSplitDirsMaxL2 * l2;
     const bool parallel_dirs = D == 2 && threads >= 2 && !steps_beat_dirs &&
                                step_work * double(max_len) >= double(kSplitDirectionWork);
     const int64_t by_work = std::max<int64_t>(int64_t(std::min(step_work / double(kSplitStepWork), 1024.0)),
-                                              max_len > 1 && rec_bytes > double(cpu_info().l1d_bytes) ? 2 : 1);
+                                              max_len > 1 && rec_bytes > l1d ? 2 : 1);
     const int dir_threads = int(std::max<int64_t>(
         1, std::min<int64_t>({parallel_dirs ? 1 : threads, nb, by_work, SpinBarrier::kMaxThreads})));
     const int64_t pipe_steps = ceil_div(kPipeRows, std::max<int64_t>(B, 1));  // at least

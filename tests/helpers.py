@@ -1,5 +1,7 @@
 """Small helpers shared by the core LSTM tests."""
 
+import contextlib
+
 import numpy as np
 
 import lstm_fast
@@ -12,6 +14,26 @@ def make_pair(input_size, hidden_size, seed=0, **kw):
     ref = ReferenceLSTM(input_size, hidden_size, **kw)
     ref.load_state_dict(m.state_dict())
     return m, ref
+
+
+@contextlib.contextmanager
+def num_threads(n):
+    """lstm_fast.set_num_threads(n) inside the block, the previous count restored after."""
+    old = lstm_fast.get_num_threads()
+    lstm_fast.set_num_threads(n)
+    try:
+        yield
+    finally:
+        lstm_fast.set_num_threads(old)
+
+
+def at_thread_counts(call, counts=(1, 2)):
+    """{n: call()} with lstm_fast using n threads for each n in counts."""
+    out = {}
+    for n in counts:
+        with num_threads(n):
+            out[n] = call()
+    return out
 
 
 def random_state(m, batch, rng, unbatched=False):

@@ -4,7 +4,7 @@ body/tail split, with layers, directions, projection, lengths, states and layout
 import numpy as np
 import pytest
 from conftest import ATOL
-from helpers import make_pair, random_state
+from helpers import at_thread_counts, make_pair, num_threads, random_state
 
 import lstm_fast
 
@@ -163,12 +163,8 @@ def test_empty_batch_and_empty_sequence(rng):
 def test_thread_count_does_not_change_results(threads, bidirectional, proj_size, rng):
     m, ref = make_pair(32, 200, num_layers=2, bidirectional=bidirectional, proj_size=proj_size, seed=11)
     x = rng.standard_normal((20, 3, 32)).astype(np.float32)
-    old = lstm_fast.get_num_threads()
-    try:
-        lstm_fast.set_num_threads(threads)
+    with num_threads(threads):
         assert_close(m(x), ref(x))
-    finally:
-        lstm_fast.set_num_threads(old)
 
 
 @pytest.mark.parametrize("weights_dtype", ["float32", "bfloat16", "int8"])
@@ -203,14 +199,7 @@ def test_step_whose_w_hh_misses_l1_is_split_across_threads(proj_size, rng):
     m, ref = make_pair(24, H, num_layers=2, proj_size=proj_size, seed=14)
     x = rng.standard_normal((12, 1, 24)).astype(np.float32)
     h0, c0 = random_state(m, 1, rng)
-    old = lstm_fast.get_num_threads()
-    try:
-        out = {}
-        for threads in (1, 2):
-            lstm_fast.set_num_threads(threads)
-            out[threads] = m(x, (h0, c0))
-    finally:
-        lstm_fast.set_num_threads(old)
+    out = at_thread_counts(lambda: m(x, (h0, c0)))
     assert_close(out[2], ref(x, (h0, c0)))
     for got, want in zip((out[2][0], *out[2][1]), (out[1][0], *out[1][1])):
         np.testing.assert_array_equal(got, want)
@@ -226,18 +215,10 @@ def test_bidirectional_small_batch_splits_steps_when_w_hh_misses_l2(B, rng):
     x = rng.standard_normal((9, B, 40)).astype(np.float32)
     h0, c0 = random_state(m, B, rng)
     lengths = [9, 4][:B]
-    old = lstm_fast.get_num_threads()
-    try:
-        out = {}
-        for threads in (1, 2):
-            lstm_fast.set_num_threads(threads)
-            out[threads] = m(x, (h0, c0), lengths=lengths)
-    finally:
-        lstm_fast.set_num_threads(old)
+    out = at_thread_counts(lambda: m(x, (h0, c0), lengths=lengths))
     assert_close(out[2], ref(x, (h0, c0), lengths=lengths))
-    np.testing.assert_array_equal(out[2][0], out[1][0])  # each unit's sums: one thread, same order
-    np.testing.assert_array_equal(out[2][1][0], out[1][1][0])
-    np.testing.assert_array_equal(out[2][1][1], out[1][1][1])
+    for got, want in zip((out[2][0], *out[2][1]), (out[1][0], *out[1][1])):
+        np.testing.assert_array_equal(got, want)  # each unit's sums: one thread, same order
 
 
 @pytest.mark.parametrize("weights_dtype", ["float32", "bfloat16", "int8"])
@@ -259,14 +240,7 @@ def test_pipelined_input_projection(T, B, bidirectional, weights_dtype, rng):
     h0, c0 = random_state(m, B, rng)
     lengths = rng.integers(1, T + 1, size=B)
     lengths[0] = T
-    old = lstm_fast.get_num_threads()
-    try:
-        out = {}
-        for threads in (1, 2):
-            lstm_fast.set_num_threads(threads)
-            out[threads] = [m(x, (h0, c0), lengths=lengths) for _ in range(3)]
-    finally:
-        lstm_fast.set_num_threads(old)
+    out = at_thread_counts(lambda: [m(x, (h0, c0), lengths=lengths) for _ in range(3)])
     for y, (h, c) in out[2][1:]:  # repeatable
         np.testing.assert_array_equal(y, out[2][0][0])
         np.testing.assert_array_equal(h, out[2][0][1][0])
@@ -285,16 +259,12 @@ def test_streaming_single_steps_split_across_threads(weights_dtype, rng):
     # is large enough for the step to be split across threads.
     m = lstm_fast.LSTM(48, 200, num_layers=2, proj_size=30, seed=12, weights_dtype=weights_dtype)
     x = rng.standard_normal((6, 2, 48)).astype(np.float32)
-    old = lstm_fast.get_num_threads()
-    try:
-        lstm_fast.set_num_threads(2)
+    with num_threads(2):
         y_full, (h_full, c_full) = m(x)
         state, ys = None, []
         for t in range(6):
             y, state = m(x[t:t + 1], state)
             ys.append(y)
-    finally:
-        lstm_fast.set_num_threads(old)
     np.testing.assert_allclose(np.concatenate(ys), y_full, rtol=0, atol=1e-6)
     np.testing.assert_allclose(state[0], h_full, rtol=0, atol=1e-6)
     np.testing.assert_allclose(state[1], c_full, rtol=0, atol=1e-6)

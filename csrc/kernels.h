@@ -40,16 +40,19 @@ struct StepArgs {
     float* const* c_rows;        // c, updated in place (nb*W per row)
     float* const* out_rows;      // o*tanh(c) (nb*W per row)
     int64_t nrows;
+    bool reverse = false;        // visit the blocks from b1 - 1 down to b0 (same results)
 };
 
 // The three weight-streaming kernels, for one weight storage type Wt (float or bf16_t).
-// Weights are widened to float in registers; h, c, gates and sums stay float32.
+// Weights are widened to float in registers; h, c, gates and sums stay float32. Each
+// visits its blocks first to last, or last to first with `reverse` (StepArgs::reverse):
+// the same results, a different order of reading the weights.
 template <class Wt>
 struct GemmKernels {
     // g_rows[r][b*4W ...] = bias[b*4W ...] + sum_k x_rows[r][k] * w[(b*K + k)*4W ...]
     // for rows r < nrows and blocks b in [b0, b1).
     void (*input_projection)(const float* const* x_rows, int64_t nrows, int64_t K, const Wt* w,
-                             const float* bias, float* const* g_rows, int64_t b0, int64_t b1);
+                             const float* bias, float* const* g_rows, int64_t b0, int64_t b1, bool reverse);
 
     // One recurrent step for blocks [b0, b1) (see StepArgs): c <- f*c + i*g and
     // out <- o*tanh(c), W units per block.
@@ -57,7 +60,7 @@ struct GemmKernels {
 
     // h_rows[r][b*W ...] = sum_k m_rows[r][k] * w_hr[(b*K + k)*W ...], blocks [b0, b1).
     void (*projection)(const float* const* m_rows, float* const* h_rows, int64_t nrows, int64_t K,
-                       const Wt* w_hr, int64_t b0, int64_t b1);
+                       const Wt* w_hr, int64_t b0, int64_t b1, bool reverse);
 };
 
 struct Kernels {

@@ -417,30 +417,41 @@ struct Projection {
     }
 };
 
+// Calls fn(b) for the blocks [b0, b1), last to first if `reverse`. The driver alternates
+// the order from one pass over a matrix to the next (lstm.cpp: the blocks a pass read
+// last are the ones still in cache); blocks are independent, so the results are the same.
+template <class Fn>
+inline void for_blocks(int64_t b0, int64_t b1, bool reverse, const Fn& fn) {
+    if (reverse)
+        for (int64_t b = b1 - 1; b >= b0; --b) fn(b);
+    else
+        for (int64_t b = b0; b < b1; ++b) fn(b);
+}
+
 template <class Isa, class Wt>
 void input_projection(const float* const* x_rows, int64_t nrows, int64_t K, const Wt* w, const float* bias,
-                      float* const* g_rows, int64_t b0, int64_t b1) {
-    for (int64_t b = b0; b < b1; ++b) {
+                      float* const* g_rows, int64_t b0, int64_t b1, bool reverse) {
+    for_blocks(b0, b1, reverse, [&](int64_t b) {
         InputProjection<Isa, Wt> body{x_rows, g_rows, K, w, bias, b};
         for_row_tiles<tile_rows<Isa, Wt>()>(0, nrows, body);
-    }
+    });
 }
 
 template <class Isa, class Wt>
 void lstm_step(const StepArgs<Wt>& args, int64_t b0, int64_t b1) {
-    for (int64_t b = b0; b < b1; ++b) {
+    for_blocks(b0, b1, args.reverse, [&](int64_t b) {
         Step<Isa, Wt> body{args, args.x_rows, args.h_rows, b};
         for_row_tiles<tile_rows<Isa, Wt>()>(0, args.nrows, body);
-    }
+    });
 }
 
 template <class Isa, class Wt>
 void projection(const float* const* m_rows, float* const* h_rows, int64_t nrows, int64_t K, const Wt* w_hr,
-                int64_t b0, int64_t b1) {
-    for (int64_t b = b0; b < b1; ++b) {
+                int64_t b0, int64_t b1, bool reverse) {
+    for_blocks(b0, b1, reverse, [&](int64_t b) {
         Projection<Isa, Wt> body{m_rows, h_rows, K, w_hr, b};
         for_row_tiles<tile_rows<Isa, Wt>()>(0, nrows, body);
-    }
+    });
 }
 
 // ---------------------------------------------------------------------------------
@@ -563,13 +574,13 @@ thread_local Rows t_rows[2];
 
 template <class Isa, class Wt, class Rows>
 void input_projection_conv(const float* const* x_rows, int64_t nrows, int64_t K, const Wt* w, const float* bias,
-                           float* const* g_rows, int64_t b0, int64_t b1) {
+                           float* const* g_rows, int64_t b0, int64_t b1, bool reverse) {
     using Rt = typename Rows::Row;
     const Rt* const* x = t_rows<Rows>[0].convert(x_rows, nrows, K);
-    for (int64_t b = b0; b < b1; ++b) {
+    for_blocks(b0, b1, reverse, [&](int64_t b) {
         InputProjection<Isa, Wt, Rt> body{x, g_rows, K, w, bias, b};
         for_row_tiles<tile_rows<Isa, Wt, Rt>()>(0, nrows, body);
-    }
+    });
 }
 
 template <class Isa, class Wt, class Rows>
@@ -577,21 +588,21 @@ void lstm_step_conv(const StepArgs<Wt>& args, int64_t b0, int64_t b1) {
     using Rt = typename Rows::Row;
     const Rt* const* h = t_rows<Rows>[0].convert(args.h_rows, args.nrows, args.K);
     const Rt* const* x = args.g_rows ? nullptr : t_rows<Rows>[1].convert(args.x_rows, args.nrows, args.Kx);
-    for (int64_t b = b0; b < b1; ++b) {
+    for_blocks(b0, b1, args.reverse, [&](int64_t b) {
         Step<Isa, Wt, Rt> body{args, x, h, b};
         for_row_tiles<tile_rows<Isa, Wt, Rt>()>(0, args.nrows, body);
-    }
+    });
 }
 
 template <class Isa, class Wt, class Rows>
 void projection_conv(const float* const* m_rows, float* const* h_rows, int64_t nrows, int64_t K, const Wt* w_hr,
-                     int64_t b0, int64_t b1) {
+                     int64_t b0, int64_t b1, bool reverse) {
     using Rt = typename Rows::Row;
     const Rt* const* m = t_rows<Rows>[0].convert(m_rows, nrows, K);
-    for (int64_t b = b0; b < b1; ++b) {
+    for_blocks(b0, b1, reverse, [&](int64_t b) {
         Projection<Isa, Wt, Rt> body{m, h_rows, K, w_hr, b};
         for_row_tiles<tile_rows<Isa, Wt, Rt>()>(0, nrows, body);
-    }
+    });
 }
 
 template <class Isa, class Wt, class Rows>

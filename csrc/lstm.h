@@ -30,6 +30,7 @@
 // A length of 0 is allowed (torch rejects it): no step runs, h_n = h_0, c_n = c_0.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -179,6 +180,10 @@ class LstmModel {
     int64_t blocks_;       // ceil(H / W)
     int64_t proj_blocks_;  // ceil(P / W)
     std::vector<Direction> dirs_;  // layer-major: index = layer·D + d
+    // Steps and input-projection passes run so far (all calls, relaxed): each pass over a
+    // matrix visits its blocks in the opposite order of the one before (lstm.cpp).
+    mutable std::atomic<uint64_t> steps_run_{0};
+    mutable std::atomic<uint64_t> passes_run_{0};
 };
 
 // Throws std::invalid_argument unless all sizes are positive, proj_size < hidden_size,

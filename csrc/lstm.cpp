@@ -294,15 +294,15 @@ constexpr int64_t kSplitStepWork = 1 << 15;        // per-step 4H·R·B to split
 // 5.0 / 6.5: no split when it fits. (A one-step call reads W_hh once: no such split.)
 constexpr int64_t kSplitDirectionWork = 1 << 18;   // per-direction total to run directions in parallel
 // Two directions on two cores each stream a whole W_hh every step. When one W_hh misses a
-// core's L2 but half of it does not (much), running the directions one after the other,
-// each step split across the cores (a barrier per step), halves the bytes per core and
-// wins at batch 1-2 (bandwidth-bound). Measured on Zen 5 (L2 1 MiB), 2 threads, parallel
-// directions / split steps: fp32 (1,64,300,256,2,bi) 1754 / 1354 µs, (1,128,128,256,bi)
-// 1320 / 945, H=320 1.16x, H=384 (2.25 MiB) 1.10x, int8 H=512 (1 MiB) 1.16x, B=2 H=256
-// 1.06x in favour of splitting; H=192 fp32 (0.56 L2) 0.75x, fp32 H=512 (4 MiB) 0.92x,
-// bf16 H=512 (2 MiB) 1.00x, B=4 H=256 0.95x against it.
+// core's L2, running the directions one after the other, each step split across the
+// cores (a barrier per step), halves the bytes per core and wins at batch 1-2
+// (bandwidth-bound). Measured on Zen 5 (L2 1 MiB), 2 threads, with the alternating block
+// order, split steps / parallel directions: fp32 (1,64,300,256,2,bi) 1.15x, (1,128,128,256,bi)
+// 1.23x, H=320 1.25x, H=384 (2.25 MiB) 1.10x, H=512 (4 MiB) 1.04-1.06x, H=640 and 768
+// (9 MiB) 1.02x, bf16 H=768 and 1024 (8 MiB) 1.02-1.04x, int8 H=512 (1 MiB) 1.16x, B=2
+// H=256 1.14x in favour of splitting; fp32 H=192 (0.56 L2) 0.80x, B=4 H=256 0.98x against.
 constexpr int64_t kSplitDirsMaxBatch = 2;
-constexpr double kSplitDirsMinL2 = 0.75, kSplitDirsMaxL2 = 3.0;  // W_hh bytes / L2 bytes
+constexpr double kSplitDirsMinL2 = 0.75;  // W_hh bytes / L2 bytes
 constexpr size_t kKeepWorkspaceBytes = size_t(64) << 20;
 // Input-projection chunk: 128 KiB of gate rows. A batch that fills it with one step's rows
 // (B·4H >= 2^15 floats) gets chunks of one step, and those fuse the projection into the
@@ -440,8 +440,7 @@ void LstmModel::run(const ForwardArgs& a) const {
                              (weights_ == WeightType::Float32 ? 4 : weights_ == WeightType::Bfloat16 ? 2 : 1);
     const CpuInfo& cpu = cpu_info();
     const double l1d = double(cpu.l1d_bytes), l2 = double(cpu.l2_bytes);
-    const bool steps_beat_dirs =
-        B <= kSplitDirsMaxBatch && rec_bytes > kSplitDirsMinL2 * l2 && rec_bytes <= kSplitDirsMaxL2 * l2;
+    const bool steps_beat_dirs = B <= kSplitDirsMaxBatch && rec_bytes > kSplitDirsMinL2 * l2;
     const bool parallel_dirs = D == 2 && threads >= 2 && !steps_beat_dirs &&
                                step_work * double(max_len) >= double(kSplitDirectionWork);
     const int64_t by_work = std::max<int64_t>(int64_t(std::min(step_work / double(kSplitStepWork), 1024.0)),

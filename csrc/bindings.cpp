@@ -280,6 +280,8 @@ PYBIND11_MODULE(_core, m) {
     });
     m.def("set_num_threads", &lstm_fast::set_num_threads, py::arg("n"));
     m.def("get_num_threads", &lstm_fast::get_num_threads);
+    m.def("_cpu_quota_from_cgroup", &lstm_fast::cpu_quota_from_cgroup, py::arg("cpu_max"),
+          "private: CPUs a cgroup v2 cpu.max text allows (0: no limit), for its test");
 
     py::module_ k = m.def_submodule("_kernels", "private: the vectorized kernels, for their tests");
     k.def("sigmoid", [](CFloatArray x) { return activation(x, false); });

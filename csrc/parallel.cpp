@@ -1,6 +1,12 @@
 #include "parallel.h"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <utility>
 #include <chrono>
 #include <condition_variable>
 #include <exception>
@@ -21,6 +27,9 @@
 
 #if !defined(_WIN32)
 #include <pthread.h>
+#endif
+#if defined(__linux__)
+#include <sched.h>
 #endif
 
 namespace lstm_fast {
@@ -68,9 +77,91 @@ Clock::duration wait_until(Done done) {
 // When this thread last left a barrier: the time since then is its own share of a step.
 thread_local Clock::time_point t_barrier_exit{};
 
+std::string read_file(const std::string& path) {
+    std::ifstream f(path);
+    std::stringstream ss;
+    if (f) ss << f.rdbuf();
+    return ss.str();
+}
+
+}  // namespace
+
+double cpu_quota_from_cgroup(const std::string& cpu_max) {
+    // cgroup v2 cpu.max: "<quota> <period>" in µs, or "max <period>" (no limit).
+    std::istringstream in(cpu_max);
+    std::string quota;
+    double period = 0;
+    if (!(in >> quota >> period) || quota == "max" || period <= 0) return 0.0;
+    char* end = nullptr;
+    const double q = std::strtod(quota.c_str(), &end);
+    if (end == quota.c_str() || *end != '\0' || !(q > 0)) return 0.0;
+    return q / period;
+}
+
+namespace {
+
+#if defined(__linux__)
+// The CPU quota of this process's cgroup (docker --cpus, Kubernetes CPU limits), in CPUs,
+// or 0 for none: cgroup v2's cpu.max, else cgroup v1's cpu.cfs_quota_us / cpu.cfs_period_us,
+// for the cgroup named in /proc/self/cgroup (or the hierarchy's root, as seen in a container).
+double cgroup_cpu_quota() {
+    std::istringstream lines(read_file("/proc/self/cgroup"));
+    for (std::string line; std::getline(lines, line);) {
+        const size_t a = line.find(':'), b = a == std::string::npos ? a : line.find(':', a + 1);
+        if (b == std::string::npos) continue;
+        const std::string controllers = line.substr(a + 1, b - a - 1), path = line.substr(b + 1);
+        if (controllers.empty()) {  // v2
+            for (const std::string& dir : {"/sys/fs/cgroup" + path, std::string("/sys/fs/cgroup")}) {
+                const double q = cpu_quota_from_cgroup(read_file(dir + "/cpu.max"));
+                if (q > 0) return q;
+            }
+            continue;
+        }
+        if (("," + controllers + ",").find(",cpu,") == std::string::npos) continue;  // v1, not cpu
+        for (const char* mount : {"/sys/fs/cgroup/cpu", "/sys/fs/cgroup/cpu,cpuacct"})
+            for (const std::string& dir : {std::string(mount) + path, std::string(mount)}) {
+                const std::string quota = read_file(dir + "/cpu.cfs_quota_us");
+                if (quota.empty()) continue;
+                const double q = std::strtod(quota.c_str(), nullptr);
+                const double p = std::strtod(read_file(dir + "/cpu.cfs_period_us").c_str(), nullptr);
+                return q > 0 && p > 0 ? q / p : 0.0;  // -1: no limit
+            }
+    }
+    return 0.0;
+}
+#endif
+
+// Kernel threads by default: the physical cores this process may run on. Counting logical
+// CPUs would split a step between two hardware threads of one core, which share its L1,
+// L2 and FMA units (no gain for a bandwidth-bound step, a barrier per step for nothing),
+// and would ignore a cpuset (taskset, docker --cpuset-cpus, Kubernetes' static CPU
+// policy): measured with `taskset -c 0` on this 2-vCPU VM, 2 threads on one CPU gave
+// medium (1,128,128,256) p99 16 ms against 1.1 ms on one thread. A cgroup CPU quota
+// caps it too (rounded up). torch and ONNX Runtime also default to physical cores.
 int default_threads() {
     unsigned n = std::thread::hardware_concurrency();
-    return n == 0 ? 1 : int(n);
+    int threads = n == 0 ? 1 : int(n);
+#if defined(__linux__)
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof set, &set) == 0) {
+        std::set<std::pair<long, long>> cores;  // (package, core) of each allowed CPU
+        int allowed = 0;
+        bool topology = true;
+        for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+            if (!CPU_ISSET(cpu, &set)) continue;
+            ++allowed;
+            const std::string dir = "/sys/devices/system/cpu/cpu" + std::to_string(cpu) + "/topology/";
+            const std::string core = read_file(dir + "core_id"), package = read_file(dir + "physical_package_id");
+            if (core.empty() || package.empty()) topology = false;
+            cores.insert({std::strtol(package.c_str(), nullptr, 10), std::strtol(core.c_str(), nullptr, 10)});
+        }
+        if (allowed > 0) threads = topology ? int(cores.size()) : allowed;
+    }
+    const double quota = cgroup_cpu_quota();
+    if (quota > 0) threads = std::min(threads, std::max(1, int(std::ceil(quota))));
+#endif
+    return std::max(1, threads);
 }
 
 std::atomic<int> g_num_threads{default_threads()};

@@ -12,11 +12,18 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <string>
 
 namespace lstm_fast {
 
 void set_num_threads(int n);  // n >= 1; throws std::invalid_argument otherwise
-int get_num_threads();        // default: the number of hardware threads
+// Default: the physical cores this process may run on (its CPU affinity; SMT siblings
+// count once), at most its cgroup CPU quota rounded up (parallel.cpp).
+int get_num_threads();
+
+// CPUs allowed by a cgroup v2 cpu.max text ("<quota> <period>"), 0 for "max" (no limit)
+// or anything unreadable. Exposed for its test.
+double cpu_quota_from_cgroup(const std::string& cpu_max);
 
 // Runs fn(tid, nthreads) on min(n, get_num_threads()) threads, or on 1 if the pool is busy
 // or the machine looks oversubscribed (see below). Returns the number of threads that ran.

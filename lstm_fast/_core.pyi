@@ -70,8 +70,12 @@ def cpu_info() -> _CpuInfo:
 def set_num_threads(n: int) -> None:
     """Threads used by one forward call, 1 <= n <= 1024 (ValueError otherwise)."""
 
+def _cpu_quota_from_cgroup(cpu_max: str) -> float:
+    """Private: CPUs a cgroup v2 cpu.max text allows (0.0: no limit), for its test."""
+
 def get_num_threads() -> int:
-    """Threads used by one forward call; default: the number of hardware threads."""
+    """Threads used by one forward call; default: the physical cores this process may run
+    on (CPU affinity, SMT siblings counted once), at most its cgroup CPU quota rounded up."""
 
 class _KernelsModule:
     """The type of the `_kernels` submodule (a module at run time, not importable by name)."""

@@ -1,5 +1,8 @@
 """One model shared by many threads gives the same results as serial calls."""
 
+import os
+import subprocess
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -64,3 +67,20 @@ def test_loading_weights_while_others_run_never_mixes_models():
     assert seen
     for y in seen:
         assert np.array_equal(y, ya) or np.array_equal(y, yb)
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="CPU affinity is Linux-only")
+def test_default_thread_count_follows_the_cpu_affinity():
+    # A process pinned to one CPU (taskset, a container's cpuset) must not default to more
+    # kernel threads than it can run: two threads on one CPU wait a timeslice per step.
+    one = sorted(os.sched_getaffinity(0))[0]
+    code = ("import os; os.sched_setaffinity(0, {%d}); import lstm_fast; print(lstm_fast.get_num_threads())" % one)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "1"
+
+
+@pytest.mark.parametrize("text, cpus", [("max 100000", 0.0), ("100000 100000", 1.0), ("150000 100000\n", 1.5),
+                                        ("50000 100000", 0.5), ("", 0.0), ("garbage", 0.0), ("-1 100000", 0.0),
+                                        ("100000 0", 0.0), ("12x 100000", 0.0)])
+def test_cgroup_cpu_quota_parsing(text, cpus):
+    assert lstm_fast._core._cpu_quota_from_cgroup(text) == cpus

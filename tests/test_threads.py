@@ -70,12 +70,13 @@ def test_loading_weights_while_others_run_never_mixes_models():
 
 
 @pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="CPU affinity is Linux-only")
-def test_default_thread_count_follows_the_cpu_affinity():
+def test_default_thread_count_follows_the_cpu_affinity(tmp_path):
     # A process pinned to one CPU (taskset, a container's cpuset) must not default to more
     # kernel threads than it can run: two threads on one CPU wait a timeslice per step.
     one = sorted(os.sched_getaffinity(0))[0]
     code = ("import os; os.sched_setaffinity(0, {%d}); import lstm_fast; print(lstm_fast.get_num_threads())" % one)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    # cwd away from the source tree: `python -c` puts the cwd first on sys.path.
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path)
     assert out.stdout.strip() == "1"
 
 

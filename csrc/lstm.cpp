@@ -478,7 +478,7 @@ void LstmModel::run(const ForwardArgs& a) const {
     float* layer_out[2] = {f + slots * per_slot, f + slots * per_slot + layer_buf};
 
     // Cache-friendly order. A pass over a matrix that does not fit the cache it streams from
-    // (W_hh every step; W_ih every chunk) evicts, under LRU-like replacement, exactly what the
+    // (W_hh and W_hr every step; W_ih every chunk) evicts, under LRU-like replacement, exactly what the
     // next pass in the same order reads first: every read misses. So each pass visits the
     // blocks in the opposite order of the pass before (for_blocks in kernels_impl.h): the
     // blocks read last, still cached, are read first. The parities continue across calls

@@ -1,15 +1,15 @@
 #include "parallel.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <condition_variable>
 #include <cstdlib>
+#include <exception>
 #include <fstream>
 #include <set>
 #include <sstream>
 #include <utility>
-#include <chrono>
-#include <condition_variable>
-#include <exception>
 #include <mutex>
 #include <stdexcept>
 #include <string>
@@ -164,7 +164,14 @@ int default_threads() {
     return std::max(1, threads);
 }
 
-std::atomic<int> g_num_threads{default_threads()};
+// 0 until set_num_threads: then get_num_threads reports the default, worked out on first
+// use (not at import: it reads two sysfs files per allowed CPU).
+std::atomic<int> g_num_threads{0};
+
+int cached_default_threads() {
+    static const int n = default_threads();
+    return n;
+}
 
 class Pool {
   public:
@@ -256,7 +263,10 @@ void set_num_threads(int n) {
     g_num_threads.store(n);
 }
 
-int get_num_threads() { return g_num_threads.load(); }
+int get_num_threads() {
+    const int n = g_num_threads.load();
+    return n > 0 ? n : cached_default_threads();
+}
 
 int parallel_run(int n, const std::function<void(int, int)>& fn) {
     n = std::min(n, get_num_threads());

@@ -1,20 +1,27 @@
-// Can the batch-1 recurrent GEMV (bandwidth-bound: weights streamed from L2, one row)
-// and a 6-row input-projection tile (compute-bound: weights in L1) share a core's FMA
-// units if their loops are interleaved? (docs/performance.md, "tried and dropped".)
+// Two questions about the kernel's batch-1 inner loop (a GEMV over packed blocks of
+// K x 64 floats: 4 gates x 16 lanes, 4 interleaved accumulator sets), one core, AVX-512.
+// docs/performance.md cites both.
 //
-// Times, on one core: the GEMV alone over nb blocks of K x 64 floats; nb projection tiles
-// (5 rows x Kp inputs x 64 outputs) alone; and one loop doing both, one projection k-row
-// per GEMV k-row. If the fused loop took max(GEMV, tiles), fusing would pay; it takes more
-// than their sum.
+//   order NB K      Does visiting the blocks in alternating order, pass after pass, pay when
+//                   the matrix misses a cache? (csrc/lstm.cpp: every pass over W_hh / W_ih /
+//                   W_hr runs opposite to the one before.) Times "linear" (first to last every
+//                   pass) against "alternating".
+//   fused NB K KP   Can the GEMV (bandwidth-bound: weights streamed from L2, one row) and
+//                   5-row input-projection tiles (compute-bound: weights in L1) share the
+//                   FMA units if their loops are interleaved? Times the GEMV alone, NB tiles
+//                   alone, and one loop doing both (one projection k-row per GEMV k-row).
 //
-//   g++ -O3 -mavx512f -mfma benchmarks/fused_loops.cpp -o /tmp/fused_loops
-//   /tmp/fused_loops 8 128 128      # small's per-core share at 2 threads
+//   g++ -O3 -mavx512f -mfma benchmarks/gemv_loops.cpp -o /tmp/gemv_loops
+//   /tmp/gemv_loops order 32 256     # 2 MiB: a streaming step's W_ih + W_hh at H = 256
+//   /tmp/gemv_loops order 16 256     # 1 MiB: medium's W_hh, one core's L2
+//   /tmp/gemv_loops fused 8 128 128  # small's per-core share at 2 threads
 #include <immintrin.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <vector>
 
 namespace {
@@ -26,8 +33,9 @@ double seconds() {
     return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
-__attribute__((noinline)) void gemv(const float* w, const float* x, int nb, int K, float* out) {
-    for (int b = 0; b < nb; ++b) {
+__attribute__((noinline)) void gemv(const float* w, const float* x, int nb, int K, float* out, bool reverse) {
+    for (int i = 0; i < nb; ++i) {
+        const int b = reverse ? nb - 1 - i : i;
         const float* wb = w + size_t(b) * K * 64;
         V acc[4][4];
         for (auto& set : acc)
@@ -100,23 +108,33 @@ double best_us(F f) {
     return best * 1e6;
 }
 
-}  // namespace
 
-int main(int argc, char** argv) {
-    if (argc != 4) {
-        std::fprintf(stderr, "usage: %s BLOCKS K KP   (K a multiple of 4)\n", argv[0]);
-        return 2;
+int order(int nb, int K) {
+    std::vector<float> w(size_t(nb) * K * 64, 0.001f), x(K, 0.5f), out(size_t(nb) * 64);
+    const double kib = double(nb) * K * 256 / 1024;
+    for (int alternate = 0; alternate < 2; ++alternate) {
+        unsigned pass = 0;
+        for (int i = 0; i < 200; ++i) gemv(w.data(), x.data(), nb, K, out.data(), alternate && (pass++ & 1));
+        std::vector<double> t;
+        for (int i = 0; i < 2000; ++i) {
+            const double t0 = seconds();
+            gemv(w.data(), x.data(), nb, K, out.data(), alternate && (pass++ & 1));
+            t.push_back(seconds() - t0);
+        }
+        std::sort(t.begin(), t.end());
+        const double us = t[t.size() / 2] * 1e6;
+        std::printf("%-11s %d blocks x K=%d (%.0f KiB): median %.2f us per pass, %.0f GB/s\n",
+                    alternate ? "alternating" : "linear", nb, K, kib, us, kib * 1024 / us / 1e3);
     }
-    const int nb = std::atoi(argv[1]), K = std::atoi(argv[2]), Kp = std::atoi(argv[3]);
-    if (nb < 1 || K < 4 || K % 4 || Kp < 1) {
-        std::fprintf(stderr, "BLOCKS >= 1, K a positive multiple of 4, KP >= 1\n");
-        return 2;
-    }
+    return 0;
+}
+
+int fused_vs_separate(int nb, int K, int Kp) {
     std::vector<float> w(size_t(nb) * K * 64, 0.001f), x(K, 0.5f), out(size_t(nb) * 64);
     std::vector<float> wp(size_t(Kp) * 64, 0.002f), xs(size_t(kRows) * Kp, 0.3f), pout(kRows * 64);
     const float* rows[kRows];
     for (int r = 0; r < kRows; ++r) rows[r] = xs.data() + size_t(r) * Kp;
-    const double g = best_us([&] { gemv(w.data(), x.data(), nb, K, out.data()); });
+    const double g = best_us([&] { gemv(w.data(), x.data(), nb, K, out.data(), false); });
     const double t = best_us([&] {
         for (int b = 0; b < nb; ++b) tile(wp.data(), rows, Kp, pout.data());
     });
@@ -124,4 +142,18 @@ int main(int argc, char** argv) {
     std::printf("GEMV %.2f us + %d projection tiles %.2f us = %.2f us one after the other; fused %.2f us\n", g, nb, t,
                 g + t, f);
     return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    const bool is_order = argc == 4 && std::strcmp(argv[1], "order") == 0;
+    const bool is_fused = argc == 5 && std::strcmp(argv[1], "fused") == 0;
+    const int nb = argc > 2 ? std::atoi(argv[2]) : 0, K = argc > 3 ? std::atoi(argv[3]) : 0;
+    const int Kp = is_fused ? std::atoi(argv[4]) : 1;
+    if (!(is_order || is_fused) || nb < 1 || K < 4 || K % 4 || Kp < 1) {
+        std::fprintf(stderr, "usage: %s order BLOCKS K | fused BLOCKS K KP   (K a positive multiple of 4)\n", argv[0]);
+        return 2;
+    }
+    return is_order ? order(nb, K) : fused_vs_separate(nb, K, Kp);
 }

@@ -181,8 +181,10 @@ class LstmModel {
     int64_t proj_blocks_;  // ceil(P / W)
     std::vector<Direction> dirs_;  // layer-major: index = layer·D + d
     // Steps and input-projection passes run so far (all calls, relaxed): each pass over a
-    // matrix visits its blocks in the opposite order of the one before (lstm.cpp).
-    mutable std::atomic<uint64_t> steps_run_{0};
+    // matrix visits its blocks in the opposite order of the one before (lstm.cpp). Every
+    // call writes them: a cache line of their own, so concurrent callers of one model do
+    // not also invalidate the fields above, which every call reads.
+    alignas(64) mutable std::atomic<uint64_t> steps_run_{0};
     mutable std::atomic<uint64_t> passes_run_{0};
 };
 

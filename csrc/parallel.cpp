@@ -7,13 +7,13 @@
 #include <cstdlib>
 #include <exception>
 #include <fstream>
+#include <mutex>
 #include <set>
 #include <sstream>
-#include <utility>
-#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #if defined(__x86_64__) || defined(_M_X64)
@@ -77,13 +77,6 @@ Clock::duration wait_until(Done done) {
 // When this thread last left a barrier: the time since then is its own share of a step.
 thread_local Clock::time_point t_barrier_exit{};
 
-std::string read_file(const std::string& path) {
-    std::ifstream f(path);
-    std::stringstream ss;
-    if (f) ss << f.rdbuf();
-    return ss.str();
-}
-
 }  // namespace
 
 double cpu_quota_from_cgroup(const std::string& cpu_max) {
@@ -101,6 +94,14 @@ double cpu_quota_from_cgroup(const std::string& cpu_max) {
 namespace {
 
 #if defined(__linux__)
+// A small file's text ("" if it cannot be read): sysfs, procfs and cgroup entries.
+std::string read_file(const std::string& path) {
+    std::ifstream f(path);
+    std::stringstream ss;
+    if (f) ss << f.rdbuf();
+    return ss.str();
+}
+
 // The CPU quota of this process's cgroup (docker --cpus, Kubernetes CPU limits), in CPUs,
 // or 0 for none: cgroup v2's cpu.max, else cgroup v1's cpu.cfs_quota_us / cpu.cfs_period_us,
 // for the cgroup named in /proc/self/cgroup (or the hierarchy's root, as seen in a container).

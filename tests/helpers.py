@@ -8,12 +8,21 @@ import lstm_fast
 from lstm_fast.reference import LSTM as ReferenceLSTM
 
 
-def make_pair(input_size, hidden_size, seed=0, **kw):
-    """An lstm_fast.LSTM with random weights and a float64 reference holding the same ones."""
+def make_pair(input_size, hidden_size, seed=0, weights_dtype="float32", **kw):
+    """An lstm_fast.LSTM with random weights and a float64 reference holding the same ones
+    (the float32 weights of `seed`, also when the model stores them as `weights_dtype`)."""
     m = lstm_fast.LSTM(input_size, hidden_size, seed=seed, **kw)
     ref = ReferenceLSTM(input_size, hidden_size, **kw)
     ref.load_state_dict(m.state_dict())
+    if weights_dtype != "float32":
+        m = lstm_fast.LSTM(input_size, hidden_size, seed=seed, weights_dtype=weights_dtype, **kw)
     return m, ref
+
+
+def assert_same_bits(got, want):
+    """Two (y, (h_n, c_n)) results are bit for bit equal."""
+    for a, b in zip((got[0], *got[1]), (want[0], *want[1])):
+        np.testing.assert_array_equal(a, b)
 
 
 @contextlib.contextmanager

@@ -4,7 +4,7 @@ body/tail split, with layers, directions, projection, lengths, states and layout
 import numpy as np
 import pytest
 from conftest import ATOL
-from helpers import at_thread_counts, make_pair, num_threads, random_state
+from helpers import assert_same_bits, at_thread_counts, make_pair, num_threads, random_state
 
 import lstm_fast
 
@@ -173,9 +173,7 @@ def test_batch_filling_a_chunk_fuses_projection_into_each_step(weights_dtype, rn
     # computes its projection itself (csrc/lstm.cpp, kChunkFloats). Half the batch takes the
     # chunked path; each row's sums are the same either way (up to the 1-row tile's order).
     B, H = 171, 48
-    m, ref = make_pair(20, H, num_layers=2, bidirectional=True, seed=15)
-    if weights_dtype != "float32":
-        m = lstm_fast.LSTM(20, H, num_layers=2, bidirectional=True, seed=15, weights_dtype=weights_dtype)
+    m, ref = make_pair(20, H, num_layers=2, bidirectional=True, seed=15, weights_dtype=weights_dtype)
     x = rng.standard_normal((5, B, 20)).astype(np.float32)
     h0, c0 = random_state(m, B, rng)
     lengths = rng.integers(0, 6, size=B)
@@ -201,8 +199,7 @@ def test_step_whose_w_hh_misses_l1_is_split_across_threads(proj_size, rng):
     h0, c0 = random_state(m, 1, rng)
     out = at_thread_counts(lambda: m(x, (h0, c0)))
     assert_close(out[2], ref(x, (h0, c0)))
-    for got, want in zip((out[2][0], *out[2][1]), (out[1][0], *out[1][1])):
-        np.testing.assert_array_equal(got, want)
+    assert_same_bits(out[2], out[1])
 
 
 @pytest.mark.parametrize("B", [1, 2])
@@ -217,8 +214,7 @@ def test_bidirectional_small_batch_splits_steps_when_w_hh_misses_l2(B, rng):
     lengths = [9, 4][:B]
     out = at_thread_counts(lambda: m(x, (h0, c0), lengths=lengths))
     assert_close(out[2], ref(x, (h0, c0), lengths=lengths))
-    for got, want in zip((out[2][0], *out[2][1]), (out[1][0], *out[1][1])):
-        np.testing.assert_array_equal(got, want)  # each unit's sums: one thread, same order
+    assert_same_bits(out[2], out[1])  # each unit's sums: one thread, same order
 
 
 @pytest.mark.parametrize("weights_dtype", ["float32", "bfloat16", "int8"])
@@ -233,18 +229,14 @@ def test_pipelined_input_projection(T, B, bidirectional, weights_dtype, rng):
     # one chunk of gate rows (170 steps here; T = 300 takes the plain path). Lengths make
     # groups uneven and drop rows; the second layer's groups read the first layer's output.
     # The result must not depend on the thread count beyond float32 summation order.
-    m, ref = make_pair(96, 40, num_layers=2, bidirectional=bidirectional, seed=5)
-    if weights_dtype != "float32":
-        m = lstm_fast.LSTM(96, 40, num_layers=2, bidirectional=bidirectional, seed=5, weights_dtype=weights_dtype)
+    m, ref = make_pair(96, 40, num_layers=2, bidirectional=bidirectional, seed=5, weights_dtype=weights_dtype)
     x = rng.standard_normal((T, B, 96)).astype(np.float32)
     h0, c0 = random_state(m, B, rng)
     lengths = rng.integers(1, T + 1, size=B)
     lengths[0] = T
     out = at_thread_counts(lambda: [m(x, (h0, c0), lengths=lengths) for _ in range(3)])
-    for y, (h, c) in out[2][1:]:  # repeatable
-        np.testing.assert_array_equal(y, out[2][0][0])
-        np.testing.assert_array_equal(h, out[2][0][1][0])
-        np.testing.assert_array_equal(c, out[2][0][1][1])
+    for run in out[2][1:]:  # repeatable
+        assert_same_bits(run, out[2][0])
     (y1, (h1, c1)), (y2, (h2, c2)) = out[1][0], out[2][0]
     np.testing.assert_allclose(y2, y1, rtol=0, atol=2e-6)
     np.testing.assert_allclose(h2, h1, rtol=0, atol=2e-6)
@@ -277,18 +269,13 @@ def test_alternating_block_order_gives_the_same_bits(weights_dtype, threads, rng
     # before, and the parity carries over from call to call (csrc/lstm.cpp). T = 5 is odd,
     # so a second identical call starts on the other order: every step, projection and
     # chunk of it reads the blocks the other way round, and must give the same bits.
-    kw = dict(num_layers=2, proj_size=20, bidirectional=True, seed=21)
-    m, ref = make_pair(40, 70, **kw)
-    if weights_dtype != "float32":
-        m = lstm_fast.LSTM(40, 70, weights_dtype=weights_dtype, **kw)
+    m, ref = make_pair(40, 70, num_layers=2, proj_size=20, bidirectional=True, seed=21, weights_dtype=weights_dtype)
     x = rng.standard_normal((5, 3, 40)).astype(np.float32)
     with num_threads(threads):
         first = m(x)
         second = m(x)
         steps = [m(x[:1]) for _ in range(2)]  # one-step calls alternate call by call
-    for got, want in zip((second[0], *second[1]), (first[0], *first[1])):
-        np.testing.assert_array_equal(got, want)
-    for got, want in zip((steps[1][0], *steps[1][1]), (steps[0][0], *steps[0][1])):
-        np.testing.assert_array_equal(got, want)
+    assert_same_bits(second, first)
+    assert_same_bits(steps[1], steps[0])
     if weights_dtype == "float32":
         assert_close(first, ref(x))

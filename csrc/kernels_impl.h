@@ -92,7 +92,7 @@ template <class Isa>
 struct Tile;
 template <>
 struct Tile<Generic> {
-    static constexpr int MR = 2, KS = 2, MR_BF16 = 2;
+    static constexpr int MR = 2, KS = 2, MR_BF16 = 2, MR_INT8 = 2;
     static constexpr bool kGateHalves = false;
 };
 template <>
@@ -103,14 +103,15 @@ struct Tile<Avx2> {
     // accumulators + 2 weights + 1 broadcast, 8 loads per 12 FMAs, each weight reused by
     // 6 rows. Measured on Zen 3 (A/B, 1 thread): (32,64,128,256) 1.26-1.40x, (4,32,64,64)
     // 1.25x; batch 1 (one row per step; the T rows of its input projection) within noise.
-    static constexpr int MR = 6, KS = 2, MR_BF16 = 2;
+    // int8 (vec_avx2.h): 2 rows x 4 gates = 8 int32 accumulators + 2 x 2 row registers.
+    static constexpr int MR = 6, KS = 2, MR_BF16 = 2, MR_INT8 = 2;
     static constexpr bool kGateHalves = true;
 };
 template <>
 struct Tile<Avx512> {
     // 6 rows x 4 gates = 24 accumulators + 4 weights + 1 broadcast = 29 registers:
     // 10 loads per 24 FMAs. MR = 4 (8 loads per 16 FMAs) measured ~1.5x slower.
-    static constexpr int MR = 6, KS = 4, MR_BF16 = 4;
+    static constexpr int MR = 6, KS = 4, MR_BF16 = 4, MR_INT8 = 6;
     static constexpr bool kGateHalves = false;
 };
 template <>
@@ -131,6 +132,10 @@ struct QBlock {
 };
 template <class Isa>
 constexpr bool kHasVnni = std::is_same_v<Isa, Avx512Vnni>;
+// Paths with vector int8 dot products: vpdpbusd (AVX512_VNNI), or AVX2's vpmaddubsw on
+// signed rows (vec_avx2.h). Elsewhere plain integer loops.
+template <class Isa>
+constexpr bool kHasInt8Dot = kHasVnni<Isa> || std::is_same_v<Isa, Avx2>;
 
 // Register-blocked dot products against one packed block.
 //
@@ -303,7 +308,7 @@ inline void accumulate(typename Vec<Isa>::T (&acc)[MR][NG], const QRow* const* r
     using V = Vec<Isa>;
     constexpr int W = V::W;
     const int64_t quads = (K + 3) / 4;
-    if constexpr (kHasVnni<Isa>) {
+    if constexpr (kHasInt8Dot<Isa>) {
         V::template int8_accumulate<MR, NG>(acc, rows, quads, w.w, w.wsum128, w.scale);
     } else {
         int32_t dot[MR][NG][W];
@@ -340,8 +345,8 @@ inline int64_t block_size(int64_t K, int64_t lanes) {
 // With bfloat16 rows (vdpbf16ps) nothing is widened: the fp32 tile again.
 template <class Isa, class Wt, class Rt = float>
 constexpr int tile_rows() {
-    return std::is_same_v<Wt, float> || std::is_same_v<Rt, bf16_t> || std::is_same_v<Rt, QRow> ? Tile<Isa>::MR
-                                                                                                  : Tile<Isa>::MR_BF16;
+    if constexpr (std::is_same_v<Rt, QRow>) return Tile<Isa>::MR_INT8;
+    return std::is_same_v<Wt, float> || std::is_same_v<Rt, bf16_t> ? Tile<Isa>::MR : Tile<Isa>::MR_BF16;
 }
 
 // Where block b (NG gate vectors of W units) of a packed matrix starts.
@@ -563,7 +568,7 @@ template <class Isa>
 inline float quantize_row(const float* x, int64_t K, uint8_t* u) {
     float amax = 0.0f;
     int64_t k = 0;
-    if constexpr (kHasVnni<Isa>) {
+    if constexpr (kHasInt8Dot<Isa>) {
         amax = Vec<Isa>::abs_max(x, K);
     } else {
         for (; k < K; ++k) amax = std::max(amax, std::fabs(x[k]));
@@ -575,7 +580,7 @@ inline float quantize_row(const float* x, int64_t K, uint8_t* u) {
         return 0.0f;
     }
     k = 0;
-    if constexpr (kHasVnni<Isa>) k = Vec<Isa>::quantize(x, K, inv, u);  // the whole vectors
+    if constexpr (kHasInt8Dot<Isa>) k = Vec<Isa>::quantize(x, K, inv, u);  // the whole vectors
     for (; k < K; ++k) u[k] = uint8_t(int32_t(std::min(127.0f, std::max(-127.0f, std::nearbyint(x[k] * inv)))) + 128);
     for (; k < padded; ++k) u[k] = 128;
     return amax / 127.0f;
@@ -661,7 +666,7 @@ Kernels make_kernels(const char* name) {
     k.bf16dot = make_bf16dot<Isa>();
     k.bf16dot_isa = "emulated";
     k.int8 = make_int8<Isa>();
-    k.int8_isa = "emulated";
+    k.int8_isa = std::is_same_v<Isa, Avx2> ? "avx2" : "emulated";
     k.sigmoid = &activation<Isa, 0>;
     k.tanh = &activation<Isa, 1>;
     return k;

@@ -3,7 +3,10 @@
 
 #include <immintrin.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
+#include <cstring>
 
 #include "vec.h"
 
@@ -47,6 +50,80 @@ struct Vec<Avx2> {
     }
     static M lt(T a, T b) { return _mm256_cmp_ps(a, b, _CMP_LT_OQ); }
     static T select(M m, T a, T b) { return _mm256_blendv_ps(b, a, m); }
+
+    // --- int8 (see QMatrix in kernels.h; W = 8, so one weight vector is 32 bytes: the
+    // four k of a quad for each of 8 units). AVX2 has no u8 x s8 -> s32 dot product, and
+    // vpmaddubsw on the stored u = q + 128 could saturate (255·127·2 > 32767). So it
+    // multiplies the signed q = u - 128 instead: |q| (vpabsb) times w with q's sign
+    // (vpsignb), both magnitudes at most 127, so the pair sums of vpmaddubsw (at most
+    // 2·127·127 = 32258) never saturate; vpmaddwd by ones adds the pairs into int32.
+    // Σ q·w is exactly Σ u·w - 128·Σ w: the integers of the VNNI path, without wsum128.
+    static __m256i broadcast_quad(const uint8_t* p) {
+        int32_t v;
+        std::memcpy(&v, p, sizeof v);
+        return _mm256_set1_epi32(v);
+    }
+
+    // out[r][q] += float(Σ_p Σ_t q_r[4p+t]·w[(p·NG+q)·32 + 4j+t]) · (s_r · scale[q·8 + j]).
+    template <int MR, int NG, class Row>
+    static void int8_accumulate(T (&out)[MR][NG], const Row* const* rows, int64_t quads, const int8_t* w,
+                                const int32_t* /* wsum128: not needed, see above */, const float* scale) {
+        const __m256i ones = _mm256_set1_epi16(1), flip = _mm256_set1_epi8(char(0x80));
+        __m256i acc[MR][NG];
+        for (int r = 0; r < MR; ++r)
+            for (int q = 0; q < NG; ++q) acc[r][q] = _mm256_setzero_si256();
+        for (int64_t p = 0; p < quads; ++p) {
+            __m256i xs[MR], xa[MR];
+            for (int r = 0; r < MR; ++r) {
+                xs[r] = _mm256_xor_si256(broadcast_quad(rows[r]->u + 4 * p), flip);  // q = u - 128
+                xa[r] = _mm256_abs_epi8(xs[r]);
+            }
+            for (int q = 0; q < NG; ++q) {
+                const __m256i wq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + (p * NG + q) * 32));
+                for (int r = 0; r < MR; ++r) {
+                    const __m256i pairs = _mm256_maddubs_epi16(xa[r], _mm256_sign_epi8(wq, xs[r]));
+                    acc[r][q] = _mm256_add_epi32(acc[r][q], _mm256_madd_epi16(pairs, ones));
+                }
+            }
+        }
+        for (int r = 0; r < MR; ++r) {
+            const T s = set1(rows[r]->s);
+            for (int q = 0; q < NG; ++q)
+                out[r][q] = fma(_mm256_cvtepi32_ps(acc[r][q]), mul(s, load(scale + q * 8)), out[r][q]);
+        }
+    }
+
+    // max |x[k]| (exact: max is exact in any order).
+    static float abs_max(const float* x, int64_t n) {
+        __m256 m = _mm256_setzero_ps();
+        int64_t k = 0;
+        for (; k + 8 <= n; k += 8) m = _mm256_max_ps(m, abs(_mm256_loadu_ps(x + k)));
+        alignas(32) float lanes[8];
+        _mm256_store_ps(lanes, m);
+        float r = 0.0f;
+        for (float v : lanes) r = std::max(r, v);
+        for (; k < n; ++k) r = std::max(r, std::fabs(x[k]));
+        return r;
+    }
+
+    // u[k] = clamp(nearest-even(x[k]·inv), ±127) + 128 for the whole vectors of x; returns
+    // how many were done (the caller finishes the tail with the same scalar operations).
+    static int64_t quantize(const float* x, int64_t n, float inv, uint8_t* u) {
+        const __m256 vinv = _mm256_set1_ps(inv), lo = _mm256_set1_ps(-127.0f), hi = _mm256_set1_ps(127.0f);
+        int64_t k = 0;
+        for (; k + 8 <= n; k += 8) {
+            __m256 v = round(_mm256_mul_ps(_mm256_loadu_ps(x + k), vinv));
+            v = _mm256_min_ps(_mm256_max_ps(v, lo), hi);
+            const __m256i i = _mm256_add_epi32(_mm256_cvtps_epi32(v), _mm256_set1_epi32(128));  // [1, 255]
+            const __m256i b = _mm256_packus_epi16(_mm256_packs_epi32(i, i), _mm256_setzero_si256());
+            // bytes 0-3: units 0-3 (low 128-bit lane); bytes 16-19: units 4-7 (high lane)
+            const int32_t b0 = _mm_cvtsi128_si32(_mm256_castsi256_si128(b));
+            const int32_t b1 = _mm_cvtsi128_si32(_mm256_extracti128_si256(b, 1));
+            std::memcpy(u + k, &b0, 4);
+            std::memcpy(u + k + 4, &b1, 4);
+        }
+        return k;
+    }
 };
 
 }  // namespace

@@ -19,7 +19,8 @@ def cpu_info() -> dict:
 
     ``bf16_matmul`` is ``"avx512_bf16"`` when ``matmul_dtype="bfloat16"`` runs on the CPU's
     vdpbf16ps instruction, ``"emulated"`` otherwise (same numbers, float32 speed);
-    ``int8_matmul`` likewise ``"avx512_vnni"`` (vpdpbusd) or ``"emulated"`` for int8 weights.
+    ``int8_matmul`` says how int8 weights multiply: ``"avx512_vnni"`` (vpdpbusd), ``"avx2"``
+    (vpmaddubsw on signed rows) or ``"emulated"`` (plain integer loops; the same integers).
     ``l1d_cache_bytes`` and ``l2_cache_bytes`` are one core's caches as the OS reports them
     (32 KiB and 1 MiB if it does not): they decide whether a small step is split across
     cores and whether a bidirectional layer runs its directions on separate cores.
@@ -101,7 +102,7 @@ class LSTM:
     quantization, as torch's ``quantize_dynamic`` does for nn.LSTM: each weight row is
     stored as int8 with one float scale, and each call quantizes what the weights multiply
     (x, h) per row to 8 bits with a scale from its largest magnitude; integer dot products
-    (AVX512_VNNI ``vpdpbusd`` where the CPU has it, ``cpu_info()["int8_matmul"]``), one float
+    (AVX512_VNNI ``vpdpbusd``, else AVX2 ``vpmaddubsw``: ``cpu_info()["int8_matmul"]``), one float
     multiply per output. A quarter of float32's bytes per step: the batch-1 win. Outputs
     differ from float32 by ~1e-2 (measured in tests/test_int8.py); check your task's metric.
     """

@@ -50,6 +50,27 @@ def test_zero_and_tiny_rows_and_weights(rng):
     assert np.isfinite(y).all()
 
 
+@pytest.mark.parametrize("B", [1, 3])
+def test_largest_quantized_products_are_exact(B, rng):
+    """Every weight and input at the full int8 magnitude (|w| = |q| = 127), signs chosen so
+    that all products of a row add up: the largest integer sums the kernels meet. An AVX2
+    u8 x s8 multiply on the stored u = q + 128 would saturate its 16-bit pair sums here
+    (255 * 127 * 2 > 32767); the signed-row form must not (2 * 127 * 127 = 32258)."""
+    I, H = 64, 8
+    m = lstm_fast.LSTM(I, H, seed=0, weights_dtype="int8")
+    state = m.state_dict()
+    signs = np.where(rng.random(I) < 0.5, -1.0, 1.0).astype(np.float32)
+    unit = np.where(np.arange(4 * H)[:, None] % 2 == 0, 1.0, -1.0).astype(np.float32)
+    state["weight_ih_l0"][...] = 0.01 * unit * signs[None, :]  # row n: +-0.01 * sign(x_k)
+    state["weight_hh_l0"][...] = 0.0
+    m.load_state_dict(state)
+    x = np.broadcast_to(signs, (3, B, I)).copy()  # every |x| = 1: quantized to +-127
+    h0, c0 = random_state(m, B, rng)
+    # the setup really is at the extreme: W_ih x = +-0.64 on every gate unit
+    assert np.abs(m.state_dict()["weight_ih_l0"] @ x[0, 0] - 0.64 * unit[:, 0]).max() < 1e-5
+    assert int8_teacher_forced_error(m, x, h0, c0) <= ATOL
+
+
 def test_reference_quantizer_round_trip(rng):
     a = rng.standard_normal((5, 37)).astype(np.float32)
     a[2] = 0
@@ -94,7 +115,7 @@ def test_int8_options():
         lstm_fast.LSTM(4, 8, weights_dtype="int8", matmul_dtype="float32")
     with pytest.raises(ValueError, match="int8 weights and the int8 matmul go together"):
         lstm_fast.LSTM(4, 8, weights_dtype="bfloat16", matmul_dtype="int8")
-    assert lstm_fast.cpu_info()["int8_matmul"] in ("avx512_vnni", "emulated")
+    assert lstm_fast.cpu_info()["int8_matmul"] in ("avx512_vnni", "avx2", "emulated")
     assert all(v.dtype == np.float32 for v in m.state_dict().values())  # float32 weights kept
 
 

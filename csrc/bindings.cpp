@@ -282,6 +282,20 @@ PYBIND11_MODULE(_core, m) {
     m.def("get_num_threads", &lstm_fast::get_num_threads);
     m.def("_cpu_quota_from_cgroup", &lstm_fast::cpu_quota_from_cgroup, py::arg("cpu_max"),
           "private: CPUs a cgroup v2 cpu.max text allows (0: no limit), for its test");
+    m.def(
+        "_fixed_work",
+        [](int64_t n) {
+            if (n < 0 || n > (int64_t(1) << 36)) throw std::invalid_argument("_fixed_work: n must be in [0, 2^36]");
+            double x = 0.5 + 1e-12 * double(n);  // depends on n: nothing to fold at compile time
+            {
+                py::gil_scoped_release release;
+                for (int64_t i = 0; i < n; ++i) x = x * 0.9999999 + 0.1;  // one dependent chain: no memory, no ILP
+            }
+            return x;
+        },
+        py::arg("n"),
+        "private: n dependent multiply-adds with the GIL released, the same work every call: "
+        "lstm_fast.bench's control for the machine's own timing tail");
 
     py::module_ k = m.def_submodule("_kernels", "private: the vectorized kernels, for their tests");
     k.def("sigmoid", [](CFloatArray x) { return activation(x, false); });

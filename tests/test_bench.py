@@ -1,0 +1,33 @@
+"""lstm_fast.bench runs end to end (structure, not speed: timing lives in benchmarks/)."""
+
+import pytest
+
+import lstm_fast
+from lstm_fast import _core, bench
+
+
+def test_fixed_work_control_does_work_and_checks_its_argument():
+    assert _core._fixed_work(0) == 0.5
+    assert _core._fixed_work(1000) != _core._fixed_work(999)  # the loop ran, n times
+    with pytest.raises(ValueError, match="_fixed_work"):
+        _core._fixed_work(-1)
+
+
+def test_bench_scenario_checks_times_and_judges_one_shape():
+    s = bench.parse_shape("t=1,4,8,16")
+    plan = bench.Plan(seconds=0.02, rounds=2, min_reps=3, warmup_seconds=0.01, settle_ms=0.0)
+    before = lstm_fast.get_num_threads()
+    try:
+        r = bench.bench_scenario(s, [bench.LstmFastEngine()], threads=1, plan=plan, machine=bench.Machine(),
+                                 log=lambda *a: None)
+    finally:
+        lstm_fast.set_num_threads(before)  # the bench sets the process-wide count
+    ours = r["engines"]["lstm_fast"]
+    assert ours["ok"] and ours["max_abs_diff"] <= ours["tolerance"] and ours["n"] >= 3
+    assert 0 < ours["median_us"] <= ours["p99_us"]
+    # batch 1: the fixed-work control ran in the same slices, sized by a calibration
+    assert r["control"]["n"] >= 3 and r["control"]["work"] >= 1
+    assert r["goal"]["met"] in (True, False) and isinstance(r["goal"]["misses"], list)
+    lines = []
+    bench.print_scenario(r, out=lines.append)
+    assert any("(control)" in line for line in lines) and any("issue-3 goal" in line for line in lines)

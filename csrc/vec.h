@@ -8,6 +8,6 @@ namespace lstm_fast {
 struct Generic {};
 struct Avx2 {};
 struct Avx512 {};
-struct Avx512Bf16 {};
-struct Avx512Vnni {};  // Avx512 plus AVX512_VNNI (vpdpbusd), for the int8 kernels only  // Avx512 plus AVX512_BF16 (vdpbf16ps), for the bfloat16 matmul mode only
+struct Avx512Bf16 {};  // Avx512 plus AVX512_BF16 (vdpbf16ps), for the bfloat16 matmul mode only
+struct Avx512Vnni {};  // Avx512 plus AVX512_VNNI (vpdpbusd), for the int8 kernels only
 }  // namespace lstm_fast

@@ -285,7 +285,7 @@ PYBIND11_MODULE(_core, m) {
     m.def(
         "_fixed_work",
         [](int64_t n) {
-            if (n < 0 || n > (int64_t(1) << 36)) throw std::invalid_argument("_fixed_work: n must be in [0, 2^36]");
+            if (n < 0 || n > (int64_t(1) << 32)) throw std::invalid_argument("_fixed_work: n must be in [0, 2^32] (~10 s)");
             double x = 0.5 + 1e-12 * double(n);  // depends on n: nothing to fold at compile time
             {
                 py::gil_scoped_release release;

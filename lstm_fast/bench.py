@@ -740,7 +740,7 @@ def _fixed_work_call(ours, calls: int = 30):
 
     target, n = median_us(ours), 1000
     for _ in range(3):
-        n = max(1, min(1 << 36, int(n * target / max(median_us(lambda: _core._fixed_work(n)), 1e-3))))
+        n = max(1, min(1 << 32, int(n * target / max(median_us(lambda: _core._fixed_work(n)), 1e-3))))
     return (lambda: _core._fixed_work(n)), n
 
 

@@ -9,8 +9,9 @@ from lstm_fast import _core, bench
 def test_fixed_work_control_does_work_and_checks_its_argument():
     assert _core._fixed_work(0) == 0.5
     assert _core._fixed_work(1000) != _core._fixed_work(999)  # the loop ran, n times
-    with pytest.raises(ValueError, match="_fixed_work"):
-        _core._fixed_work(-1)
+    for bad in (-1, (1 << 32) + 1):
+        with pytest.raises(ValueError, match="_fixed_work"):
+            _core._fixed_work(bad)
 
 
 def test_bench_scenario_checks_times_and_judges_one_shape():

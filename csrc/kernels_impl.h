@@ -683,13 +683,18 @@ struct Bf16Rows {
 // path (and in tests/helpers.py's reference).
 template <class Isa>
 inline float quantize_row(const float* x, int64_t K, uint8_t* u) {
+    using V = Vec<Isa>;
+    constexpr int W = V::W;
     float amax = 0.0f;
     int64_t k = 0;
-    if constexpr (kHasInt8Dot<Isa>) {
-        amax = Vec<Isa>::abs_max(x, K);
-    } else {
-        for (; k < K; ++k) amax = std::max(amax, std::fabs(x[k]));
+    if constexpr (kHasInt8Dot<Isa>) {  // whole vectors (max is exact in any order), then the tail
+        typename V::T m = V::set1(0.0f);
+        for (; k + W <= K; k += W) m = V::max(m, V::abs(V::load(x + k)));
+        float lanes[W];
+        V::store(lanes, m);
+        for (float v : lanes) amax = std::max(amax, v);
     }
+    for (; k < K; ++k) amax = std::max(amax, std::fabs(x[k]));
     const int64_t padded = (K + 3) / 4 * 4;
     const float inv = 127.0f / amax;
     if (!(inv <= std::numeric_limits<float>::max())) {
@@ -697,7 +702,11 @@ inline float quantize_row(const float* x, int64_t K, uint8_t* u) {
         return 0.0f;
     }
     k = 0;
-    if constexpr (kHasInt8Dot<Isa>) k = Vec<Isa>::quantize(x, K, inv, u);  // the whole vectors
+    if constexpr (kHasInt8Dot<Isa>) {  // the whole vectors, with the same operations as the tail
+        const typename V::T vinv = V::set1(inv), lo = V::set1(-127.0f), hi = V::set1(127.0f);
+        for (; k + W <= K; k += W)
+            V::store_offset_u8(u + k, V::min(V::max(V::round(V::mul(V::load(x + k), vinv)), lo), hi));
+    }
     for (; k < K; ++k) u[k] = uint8_t(int32_t(std::min(127.0f, std::max(-127.0f, std::nearbyint(x[k] * inv)))) + 128);
     for (; k < padded; ++k) u[k] = 128;
     return amax / 127.0f;

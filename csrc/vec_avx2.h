@@ -3,8 +3,6 @@
 
 #include <immintrin.h>
 
-#include <algorithm>
-#include <cmath>
 #include <cstdint>
 #include <cstring>
 
@@ -93,36 +91,15 @@ struct Vec<Avx2> {
         }
     }
 
-    // max |x[k]| (exact: max is exact in any order).
-    static float abs_max(const float* x, int64_t n) {
-        __m256 m = _mm256_setzero_ps();
-        int64_t k = 0;
-        for (; k + 8 <= n; k += 8) m = _mm256_max_ps(m, abs(_mm256_loadu_ps(x + k)));
-        alignas(32) float lanes[8];
-        _mm256_store_ps(lanes, m);
-        float r = 0.0f;
-        for (float v : lanes) r = std::max(r, v);
-        for (; k < n; ++k) r = std::max(r, std::fabs(x[k]));
-        return r;
-    }
-
-    // u[k] = clamp(nearest-even(x[k]·inv), ±127) + 128 for the whole vectors of x; returns
-    // how many were done (the caller finishes the tail with the same scalar operations).
-    static int64_t quantize(const float* x, int64_t n, float inv, uint8_t* u) {
-        const __m256 vinv = _mm256_set1_ps(inv), lo = _mm256_set1_ps(-127.0f), hi = _mm256_set1_ps(127.0f);
-        int64_t k = 0;
-        for (; k + 8 <= n; k += 8) {
-            __m256 v = round(_mm256_mul_ps(_mm256_loadu_ps(x + k), vinv));
-            v = _mm256_min_ps(_mm256_max_ps(v, lo), hi);
-            const __m256i i = _mm256_add_epi32(_mm256_cvtps_epi32(v), _mm256_set1_epi32(128));  // [1, 255]
-            const __m256i b = _mm256_packus_epi16(_mm256_packs_epi32(i, i), _mm256_setzero_si256());
-            // bytes 0-3: units 0-3 (low 128-bit lane); bytes 16-19: units 4-7 (high lane)
-            const int32_t b0 = _mm_cvtsi128_si32(_mm256_castsi256_si128(b));
-            const int32_t b1 = _mm_cvtsi128_si32(_mm256_extracti128_si256(b, 1));
-            std::memcpy(u + k, &b0, 4);
-            std::memcpy(u + k + 4, &b1, 4);
-        }
-        return k;
+    // u[j] = uint8(v[j] + 128) for lanes holding integers in [-127, 127] (quantize_row).
+    static void store_offset_u8(uint8_t* u, T v) {
+        const __m256i i = _mm256_add_epi32(_mm256_cvtps_epi32(v), _mm256_set1_epi32(128));  // [1, 255]
+        const __m256i b = _mm256_packus_epi16(_mm256_packs_epi32(i, i), _mm256_setzero_si256());
+        // bytes 0-3: lanes 0-3 (low 128-bit lane); bytes 16-19: lanes 4-7 (high lane)
+        const int32_t b0 = _mm_cvtsi128_si32(_mm256_castsi256_si128(b));
+        const int32_t b1 = _mm_cvtsi128_si32(_mm256_extracti128_si256(b, 1));
+        std::memcpy(u, &b0, 4);
+        std::memcpy(u + 4, &b1, 4);
     }
 };
 

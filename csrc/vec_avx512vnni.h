@@ -4,8 +4,6 @@
 
 #include <immintrin.h>
 
-#include <algorithm>
-#include <cmath>
 #include <cstdint>
 #include <cstring>
 
@@ -99,29 +97,10 @@ struct Vec<Avx512Vnni> : Vec<Avx512> {
 #endif
     }
 
-    // max |x[k]| (exact: max is exact in any order).
-    static float abs_max(const float* x, int64_t n) {
-        __m512 m = _mm512_setzero_ps();
-        int64_t k = 0;
-        for (; k + 16 <= n; k += 16) m = _mm512_max_ps(m, abs(_mm512_loadu_ps(x + k)));
-        float r = _mm512_reduce_max_ps(m);
-        for (; k < n; ++k) r = std::max(r, std::fabs(x[k]));
-        return r;
-    }
-
-    // u[k] = clamp(nearest-even(x[k]·inv), ±127) + 128 for the whole vectors of x; returns
-    // how many were done (the caller finishes the tail with the same scalar operations).
-    static int64_t quantize(const float* x, int64_t n, float inv, uint8_t* u) {
-        const __m512 vinv = _mm512_set1_ps(inv), lo = _mm512_set1_ps(-127.0f), hi = _mm512_set1_ps(127.0f);
-        int64_t k = 0;
-        for (; k + 16 <= n; k += 16) {
-            __m512 v = _mm512_roundscale_ps(_mm512_mul_ps(_mm512_loadu_ps(x + k), vinv),
-                                            _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-            v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
-            const __m512i i = _mm512_add_epi32(_mm512_cvtps_epi32(v), _mm512_set1_epi32(128));
-            _mm_storeu_si128(reinterpret_cast<__m128i*>(u + k), _mm512_cvtepi32_epi8(i));  // values in [1, 255]
-        }
-        return k;
+    // u[j] = uint8(v[j] + 128) for lanes holding integers in [-127, 127] (quantize_row).
+    static void store_offset_u8(uint8_t* u, T v) {
+        const __m512i i = _mm512_add_epi32(_mm512_cvtps_epi32(v), _mm512_set1_epi32(128));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(u), _mm512_cvtepi32_epi8(i));  // values in [1, 255]
     }
 };
 

@@ -427,6 +427,18 @@ struct InputProjection {
     }
 };
 
+// The cell update from the four gate pre-activations (for any Vec, Paired included):
+// c <- f*c + i*g; returns h = o*tanh(c).
+template <class Ix>
+inline typename Vec<Ix>::T lstm_cell(typename Vec<Ix>::T zi, typename Vec<Ix>::T zf, typename Vec<Ix>::T zg,
+                                     typename Vec<Ix>::T zo, typename Vec<Ix>::T& c) {
+    using V = Vec<Ix>;
+    using A = Act<Ix>;
+    const typename V::T i = A::sigmoid(zi), f = A::sigmoid(zf), g = A::tanh(zg), o = A::sigmoid(zo);
+    c = V::fma(f, c, V::mul(i, g));
+    return V::mul(o, A::tanh(c));
+}
+
 template <class Isa, class Wt, class Rt = float>
 struct Step {
     const StepArgs<Wt>& a;
@@ -457,20 +469,16 @@ struct Step {
     template <int MR>
     void run(int64_t r0) const {
         using V = Vec<Isa>;
-        using A = Act<Isa>;
         constexpr int W = V::W;
         T acc[MR][4];
         sums<MR>(acc, r0);
         // Fused gates: the four pre-activations of these W units are in registers.
         for (int r = 0; r < MR; ++r) {
-            float* c = a.c_rows[r0 + r] + b * W;
-            T i = A::sigmoid(acc[r][0]);
-            T f = A::sigmoid(acc[r][1]);
-            T g = A::tanh(acc[r][2]);
-            T o = A::sigmoid(acc[r][3]);
-            T cn = V::fma(f, V::load(c), V::mul(i, g));
-            V::store(c, cn);
-            V::store(a.out_rows[r0 + r] + b * W, V::mul(o, A::tanh(cn)));
+            float* cp = a.c_rows[r0 + r] + b * W;
+            T c = V::load(cp);
+            const T h = lstm_cell<Isa>(acc[r][0], acc[r][1], acc[r][2], acc[r][3], c);
+            V::store(cp, c);
+            V::store(a.out_rows[r0 + r] + b * W, h);
         }
     }
 };
@@ -515,10 +523,8 @@ struct Vec<Paired<Isa>> {
 template <class Isa, class Wt, class Rt>
 void step_block_pair(const Step<Isa, Wt, Rt>& first, const Step<Isa, Wt, Rt>& second) {
     using V = Vec<Isa>;
-    using P = Vec<Paired<Isa>>;
-    using A = Act<Paired<Isa>>;
     using T = typename V::T;
-    using PT = typename P::T;
+    using PT = typename Vec<Paired<Isa>>::T;
     constexpr int W = V::W;
     T x[1][4], y[1][4];
     first.template sums<1>(x, 0);
@@ -526,14 +532,11 @@ void step_block_pair(const Step<Isa, Wt, Rt>& first, const Step<Isa, Wt, Rt>& se
     const StepArgs<Wt>& a = first.a;
     float* c0 = a.c_rows[0] + first.b * W;
     float* c1 = a.c_rows[0] + second.b * W;
-    const PT i = A::sigmoid(PT{x[0][0], y[0][0]});
-    const PT f = A::sigmoid(PT{x[0][1], y[0][1]});
-    const PT g = A::tanh(PT{x[0][2], y[0][2]});
-    const PT o = A::sigmoid(PT{x[0][3], y[0][3]});
-    const PT cn = P::fma(f, PT{V::load(c0), V::load(c1)}, P::mul(i, g));
-    V::store(c0, cn.a);
-    V::store(c1, cn.b);
-    const PT h = P::mul(o, A::tanh(cn));
+    PT c{V::load(c0), V::load(c1)};
+    const PT h = lstm_cell<Paired<Isa>>(PT{x[0][0], y[0][0]}, PT{x[0][1], y[0][1]}, PT{x[0][2], y[0][2]},
+                                        PT{x[0][3], y[0][3]}, c);
+    V::store(c0, c.a);
+    V::store(c1, c.b);
     V::store(a.out_rows[0] + first.b * W, h.a);
     V::store(a.out_rows[0] + second.b * W, h.b);
 }

@@ -73,6 +73,10 @@ def set_num_threads(n: int) -> None:
 def _cpu_quota_from_cgroup(cpu_max: str) -> float:
     """Private: CPUs a cgroup v2 cpu.max text allows (0.0: no limit), for its test."""
 
+def _fixed_work(n: int) -> float:
+    """Private: n dependent multiply-adds with the GIL released (0 <= n <= 2**32, ValueError
+    otherwise): lstm_fast.bench's fixed-work control for the machine's own timing tail."""
+
 def get_num_threads() -> int:
     """Threads used by one forward call; default: the physical cores this process may run
     on (CPU affinity, SMT siblings counted once), at most its cgroup CPU quota rounded up."""

@@ -79,7 +79,9 @@ int main(int argc, char** argv) {
         o[r] = os.data() + size_t(r) * H;
         g[r] = gs.data() + size_t(r) * 4 * H;
     }
-    StepArgs<float> step{nullptr, x.data(), Kx, wih.data(), bias.data(), h.data(), K, whh.data(), c.data(), o.data(), R};
+    // Kx = 0: the step as a multi-step call runs it, its input projection precomputed.
+    StepArgs<float> step{Kx ? nullptr : g.data(), x.data(), Kx, wih.data(), bias.data(), h.data(), K, whh.data(),
+                         c.data(), o.data(), R};
     StepArgs<float> gates{g.data(), nullptr, 0, nullptr, nullptr, h.data(), 0, whh.data(), c.data(), o.data(), R};
     const double flops = 2.0 * R * (Kx + K) * 4.0 * H;
     const int reps = std::max(1, int(2e7 / flops));

@@ -66,6 +66,9 @@ struct GemmKernels {
 struct Kernels {
     const char* isa;  // "avx512", "avx2" or "generic"
     int64_t width;    // hidden units per packed block (the SIMD width in floats)
+    // Gate vectors stored side by side per input in the float and bfloat16 layouts
+    // (lstm.h): 4 (all of a block's gates), or 2 on AVX2 (kernels_impl.h, Tile<Avx2>).
+    int64_t gate_group;
     GemmKernels<float> f32;
     GemmKernels<bf16_t> bf16;
     // bfloat16 matmul mode: the row inputs (x, h, and m before a projection) are also

@@ -92,7 +92,7 @@ template <class Isa>
 struct Tile;
 template <>
 struct Tile<Generic> {
-    static constexpr int MR = 2, KS = 2, MR_BF16 = 2, MR_INT8 = 2;
+    static constexpr int MR = 2, KS = 2, MR_BF16 = 2, MR_INT8 = 2, kGateGroup = 4;
     static constexpr bool kGateHalves = false, kPairedGates = false;
 };
 template <>
@@ -110,20 +110,41 @@ struct Tile<Avx2> {
     // A/B on Zen 3, 1 thread: (1,16,64,64) 1.11x, (1,32,128,128) 1.08x, (1,128,128,256) 1.06x,
     // int8 (1,16,64,64) 1.19x, (1,64,64,32) 1.18x; 2 threads: small 1.10x, medium 1.14x, stream
     // 1.24x, bidir2 1.06x, tiny 0.95x (its bimodal row). Unmeasured on AVX-512: off there.
-    static constexpr int MR = 6, KS = 2, MR_BF16 = 4, MR_INT8 = 2;
+    // kGateGroup = 2: a block's weights are stored as two halves, gates (i, f) for every k
+    // and then (g, o) (gate_offset), so each pass over K reads one contiguous stream rather
+    // than every other cache line. Batch 1 reads the two halves as two streams. A/B on Zen 3
+    // with the loop alignment of CMakeLists.txt, 1 thread: (1,128,256,512) 1.20x, (1,64,300,
+    // 256,2,bi) 1.23x, (1,128,128,256) 1.07x, one step H=256 1.08x, (32,64,128,256) 1.05x;
+    // 2 threads: bidir2 1.16x, large 1.07x, batch32 1.06x; tiny, small, (4,32,64,64) within 1 %.
+    static constexpr int MR = 6, KS = 2, MR_BF16 = 4, MR_INT8 = 2, kGateGroup = 2;
     static constexpr bool kGateHalves = true, kPairedGates = true;
 };
 template <>
 struct Tile<Avx512> {
     // 6 rows x 4 gates = 24 accumulators + 4 weights + 1 broadcast = 29 registers:
     // 10 loads per 24 FMAs. MR = 4 (8 loads per 16 FMAs) measured ~1.5x slower.
-    static constexpr int MR = 6, KS = 4, MR_BF16 = 4, MR_INT8 = 6;
+    static constexpr int MR = 6, KS = 4, MR_BF16 = 4, MR_INT8 = 6, kGateGroup = 4;
     static constexpr bool kGateHalves = false, kPairedGates = false;
 };
 template <>
 struct Tile<Avx512Bf16> : Tile<Avx512> {};
 template <>
 struct Tile<Avx512Vnni> : Tile<Avx512> {};
+
+// Where gate vector q of input slot s starts in a packed block of NG gate vectors and S
+// slots (lstm.h): a slot is one k of float weights (`slot` = W floats) or one pair of k of
+// bfloat16 weights (2W values). The gates come in groups of G stored side by side per
+// slot, group after group: ((q / G)·S + s)·G·slot + (q % G)·slot. With G = NG (one group)
+// that is (s·NG + q)·slot. int8 blocks keep one group (their own quad layout).
+template <class Isa, int NG>
+constexpr int gate_group() {
+    return NG < Tile<Isa>::kGateGroup ? NG : Tile<Isa>::kGateGroup;
+}
+template <class Isa, int NG>
+inline int64_t gate_offset(int64_t S, int64_t s, int q, int64_t slot) {
+    constexpr int G = gate_group<Isa, NG>();
+    return ((q / G) * S + s) * G * slot + (q % G) * slot;
+}
 
 // int8 operands (see QMatrix in kernels.h). A row quantized for one call: x ≈ s·(u - 128),
 // u padded to whole quads with 128 (zero). A QBlock is block b of a QMatrix.
@@ -145,7 +166,8 @@ constexpr bool kHasInt8Dot = kHasVnni<Isa> || std::is_same_v<Isa, Avx2>;
 
 // Register-blocked dot products against one packed block.
 //
-// acc[r][q] += sum_k rows[r][k] * w[k*NG*W + q*W ...]  for MR rows and NG gate vectors.
+// acc[r][q] += sum_k rows[r][k] * w[gate_offset(K, k, q, W) ...]  for MR rows and NG gate
+// vectors.
 // Each weight vector is loaded once per k and reused by the MR rows; MR*NG
 // accumulators stay in registers (AVX-512: 6*4 = 24 of 32, AVX2: 2*4 = 8 of 16).
 // bfloat16 weights (see lstm.h for the pair layout): one load gives the weights of two
@@ -157,7 +179,7 @@ inline void accumulate(typename Vec<Isa>::T (&acc)[MR][NG], const float* const* 
     using V = Vec<Isa>;
     using T = typename V::T;
     constexpr int W = V::W;
-    const int64_t pairs = K / 2;
+    const int64_t pairs = K / 2, S = (K + 1) / 2;  // whole pairs; slots, the odd k's included
     if constexpr (MR == 1) {
         // Batch 1: separate accumulators for the two halves of a pair break the FMA chain.
         T part[NG];
@@ -167,7 +189,7 @@ inline void accumulate(typename Vec<Isa>::T (&acc)[MR][NG], const float* const* 
             const T x0 = V::set1(x[2 * p]), x1 = V::set1(x[2 * p + 1]);
             for (int q = 0; q < NG; ++q) {
                 T lo, hi;
-                V::widen_pairs(w + (p * NG + q) * 2 * W, lo, hi);
+                V::widen_pairs(w + gate_offset<Isa, NG>(S, p, q, 2 * W), lo, hi);
                 acc[0][q] = V::fma(lo, x0, acc[0][q]);
                 part[q] = V::fma(hi, x1, part[q]);
             }
@@ -184,8 +206,8 @@ inline void accumulate(typename Vec<Isa>::T (&acc)[MR][NG], const float* const* 
             }
             for (int64_t p = 0; p < pairs; ++p) {
                 T lo0, hi0, lo1, hi1;
-                V::widen_pairs(w + (p * NG + half) * 2 * W, lo0, hi0);
-                V::widen_pairs(w + (p * NG + half + 1) * 2 * W, lo1, hi1);
+                V::widen_pairs(w + gate_offset<Isa, NG>(S, p, half, 2 * W), lo0, hi0);
+                V::widen_pairs(w + gate_offset<Isa, NG>(S, p, half + 1, 2 * W), lo1, hi1);
                 for (int r = 0; r < MR; ++r) {
                     const T x0 = V::set1(rows[r][2 * p]), x1 = V::set1(rows[r][2 * p + 1]);
                     a[r][0] = V::fma(hi0, x1, V::fma(lo0, x0, a[r][0]));
@@ -206,7 +228,7 @@ inline void accumulate(typename Vec<Isa>::T (&acc)[MR][NG], const float* const* 
             }
             for (int q = 0; q < NG; ++q) {
                 T lo, hi;
-                V::widen_pairs(w + (p * NG + q) * 2 * W, lo, hi);
+                V::widen_pairs(w + gate_offset<Isa, NG>(S, p, q, 2 * W), lo, hi);
                 for (int r = 0; r < MR; ++r) acc[r][q] = V::fma(hi, x1[r], V::fma(lo, x0[r], acc[r][q]));
             }
         }
@@ -214,7 +236,7 @@ inline void accumulate(typename Vec<Isa>::T (&acc)[MR][NG], const float* const* 
     if (K % 2) {  // odd K: the last pair holds one real k (its partner's weights are zero)
         for (int q = 0; q < NG; ++q) {
             T lo, hi;
-            V::widen_pairs(w + (pairs * NG + q) * 2 * W, lo, hi);
+            V::widen_pairs(w + gate_offset<Isa, NG>(S, pairs, q, 2 * W), lo, hi);
             for (int r = 0; r < MR; ++r) acc[r][q] = V::fma(lo, V::set1(rows[r][K - 1]), acc[r][q]);
         }
     }
@@ -239,11 +261,11 @@ inline void accumulate(typename Vec<Isa>::T (&acc)[MR][NG], const float* const* 
         for (; k + KS <= K; k += KS)
             for (int u = 0; u < KS; ++u) {
                 typename V::T xb = V::set1(x[k + u]);
-                for (int q = 0; q < NG; ++q) part[u][q] = V::fma(V::load(w + ((k + u) * NG + q) * W), xb, part[u][q]);
+                for (int q = 0; q < NG; ++q) part[u][q] = V::fma(V::load(w + gate_offset<Isa, NG>(K, k + u, q, W)), xb, part[u][q]);
             }
         for (; k < K; ++k) {
             typename V::T xb = V::set1(x[k]);
-            for (int q = 0; q < NG; ++q) part[0][q] = V::fma(V::load(w + (k * NG + q) * W), xb, part[0][q]);
+            for (int q = 0; q < NG; ++q) part[0][q] = V::fma(V::load(w + gate_offset<Isa, NG>(K, k, q, W)), xb, part[0][q]);
         }
         for (int u = 1; u < KS; ++u)
             for (int q = 0; q < NG; ++q) part[0][q] = V::add(part[0][q], part[u][q]);
@@ -260,7 +282,8 @@ inline void accumulate(typename Vec<Isa>::T (&acc)[MR][NG], const float* const* 
                 a[r][1] = acc[r][half + 1];
             }
             for (int64_t k = 0; k < K; ++k) {
-                const typename V::T w0 = V::load(w + (k * NG + half) * W), w1 = V::load(w + (k * NG + half + 1) * W);
+                const typename V::T w0 = V::load(w + gate_offset<Isa, NG>(K, k, half, W)),
+                                    w1 = V::load(w + gate_offset<Isa, NG>(K, k, half + 1, W));
                 for (int r = 0; r < MR; ++r) {
                     const typename V::T xb = V::set1(rows[r][k]);
                     a[r][0] = V::fma(w0, xb, a[r][0]);
@@ -276,7 +299,7 @@ inline void accumulate(typename Vec<Isa>::T (&acc)[MR][NG], const float* const* 
     }
     for (int64_t k = 0; k < K; ++k) {
         typename V::T wq[NG];
-        for (int q = 0; q < NG; ++q) wq[q] = V::load(w + (k * NG + q) * W);
+        for (int q = 0; q < NG; ++q) wq[q] = V::load(w + gate_offset<Isa, NG>(K, k, q, W));
         for (int r = 0; r < MR; ++r) {
             typename V::T xb = V::set1(rows[r][k]);
             for (int q = 0; q < NG; ++q) acc[r][q] = V::fma(wq[q], xb, acc[r][q]);
@@ -308,11 +331,11 @@ inline void accumulate(typename Vec<Isa>::T (&acc)[MR][NG], const bf16_t* const*
         for (; p + KS <= pairs; p += KS)
             for (int u = 0; u < KS; ++u) {
                 const P xb = V::broadcast_pair(x + 2 * (p + u));
-                for (int q = 0; q < NG; ++q) part[u][q] = V::dot_pairs_at(part[u][q], w + ((p + u) * NG + q) * 2 * W, xb);
+                for (int q = 0; q < NG; ++q) part[u][q] = V::dot_pairs_at(part[u][q], w + gate_offset<Isa, NG>(pairs, p + u, q, 2 * W), xb);
             }
         for (; p < pairs; ++p) {
             const P xb = V::broadcast_pair(x + 2 * p);
-            for (int q = 0; q < NG; ++q) part[0][q] = V::dot_pairs_at(part[0][q], w + (p * NG + q) * 2 * W, xb);
+            for (int q = 0; q < NG; ++q) part[0][q] = V::dot_pairs_at(part[0][q], w + gate_offset<Isa, NG>(pairs, p, q, 2 * W), xb);
         }
         for (int u = 1; u < KS; ++u)
             for (int q = 0; q < NG; ++q) part[0][q] = V::add(part[0][q], part[u][q]);
@@ -320,7 +343,7 @@ inline void accumulate(typename Vec<Isa>::T (&acc)[MR][NG], const bf16_t* const*
     } else {
         for (int64_t p = 0; p < pairs; ++p) {
             P wq[NG];
-            for (int q = 0; q < NG; ++q) wq[q] = V::load_pairs(w + (p * NG + q) * 2 * W);
+            for (int q = 0; q < NG; ++q) wq[q] = V::load_pairs(w + gate_offset<Isa, NG>(pairs, p, q, 2 * W));
             for (int r = 0; r < MR; ++r) {
                 const P xb = V::broadcast_pair(rows[r] + 2 * p);
                 for (int q = 0; q < NG; ++q) acc[r][q] = V::dot_pairs(acc[r][q], wq[q], xb);
@@ -793,6 +816,7 @@ Kernels make_kernels(const char* name) {
     Kernels k;
     k.isa = name;
     k.width = Vec<Isa>::W;
+    k.gate_group = Tile<Isa>::kGateGroup;
     k.f32 = {&input_projection<Isa, float>, &lstm_step<Isa, float>, &projection<Isa, float>};
     k.bf16 = {&input_projection<Isa, bf16_t>, &lstm_step<Isa, bf16_t>, &projection<Isa, bf16_t>};
     k.bf16dot = make_bf16dot<Isa>();

@@ -132,16 +132,18 @@ uint16_t convert<uint16_t>(float x) {
 }
 
 // Where weight (gate q, unit u, input k) goes in a packed block layout with NG gates
-// (see lstm.h). float: ((b*K + k)*NG + q)*W + j. bfloat16 pairs two consecutive k in
-// one 32-bit lane: ((b*Kp + k/2)*NG + q)*2W + 2j + k%2, with Kp = ceil(K/2).
+// (see lstm.h), the gates in groups of G side by side per input (Kernels::gate_group).
+// float: a slot is one k, ((b·NG/G + q/G)·K + k)·G·W + (q%G)·W + j. bfloat16 pairs two
+// consecutive k in one 32-bit lane: slots of 2W values, Kp = ceil(K/2) of them, at
+// ((b·NG/G + q/G)·Kp + k/2)·G·2W + (q%G)·2W + 2j + k%2.
 template <class Wt>
-int64_t packed_index(int64_t u, int64_t k, int64_t q, int64_t K, int64_t NG, int64_t W) {
-    const int64_t b = u / W, j = u % W;
+int64_t packed_index(int64_t u, int64_t k, int64_t q, int64_t K, int64_t NG, int64_t G, int64_t W) {
+    const int64_t b = u / W, j = u % W, group = b * (NG / G) + q / G;
     if constexpr (std::is_same_v<Wt, float>) {
-        return ((b * K + k) * NG + q) * W + j;
+        return ((group * K + k) * G + q % G) * W + j;
     } else {
         const int64_t Kp = (K + 1) / 2;
-        return ((b * Kp + k / 2) * NG + q) * 2 * W + 2 * j + k % 2;
+        return ((group * Kp + k / 2) * G + q % G) * 2 * W + 2 * j + k % 2;
     }
 }
 
@@ -150,11 +152,12 @@ template <class Wt>
 AlignedBuffer<Wt> pack(const float* w, int64_t units, int64_t K, int64_t NG, int64_t W) {
     const int64_t blocks = (units + W - 1) / W;
     const int64_t Kpad = std::is_same_v<Wt, float> ? K : (K + 1) / 2 * 2;
+    const int64_t G = std::min(NG, kernels().gate_group);
     AlignedBuffer<Wt> out(size_t(blocks * Kpad * NG * W));
     for (int64_t q = 0; q < NG; ++q)
         for (int64_t u = 0; u < units; ++u) {
             const float* row = w + (q * units + u) * K;
-            for (int64_t k = 0; k < K; ++k) out.data()[packed_index<Wt>(u, k, q, K, NG, W)] = convert<Wt>(row[k]);
+            for (int64_t k = 0; k < K; ++k) out.data()[packed_index<Wt>(u, k, q, K, NG, G, W)] = convert<Wt>(row[k]);
         }
     return out;
 }

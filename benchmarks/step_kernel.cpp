@@ -3,12 +3,13 @@
 // docs/performance.md (the Zen 3 section) cites it.
 //
 //   R rows (the batch), Kx inputs, K = H recurrent inputs, H units: times
-//     step   one fused step: bias + W_ih x + W_hh h for every row, then the gates
+//     step   one fused step: bias + W_ih x + W_hh h for every row, then the gates (Kx = 0:
+//            the step of a multi-step call, its input projection precomputed)
 //     gates  the same step with K = Kx = 0 and precomputed gate rows: the gates alone
 //   and prints median and best over the repetitions, GFLOP/s of the step, and the gates'
 //   cycles per (row, block of W units) at the clock given (default 2.98 GHz: Zen 3 here, 95.5 GFLOP/s over 32 flops per cycle).
 //
-//   g++ -O3 -mavx2 -mfma -std=c++17 -Icsrc benchmarks/step_kernel.cpp -o /tmp/step_kernel
+//   g++ -O3 -mavx2 -mfma -falign-loops=32 -std=c++17 -Icsrc benchmarks/step_kernel.cpp -o /tmp/step_kernel
 //   /tmp/step_kernel 32 128 256          # batch32's step: R=32, Kx=128, H=256
 //   /tmp/step_kernel 64 300 256          # batch64bi's first layer
 //   (AVX-512: -mavx512f -DSTEP_KERNEL_AVX512.)

@@ -115,7 +115,8 @@ struct Tile<Avx2> {
     // than every other cache line. Batch 1 reads the two halves as two streams. A/B on Zen 3
     // with the loop alignment of CMakeLists.txt, 1 thread: (1,128,256,512) 1.20x, (1,64,300,
     // 256,2,bi) 1.23x, (1,128,128,256) 1.07x, one step H=256 1.08x, (32,64,128,256) 1.05x;
-    // 2 threads: bidir2 1.16x, large 1.07x, batch32 1.06x; tiny, small, (4,32,64,64) within 1 %.
+    // 2 threads: bidir2 1.16x, large 1.07x, batch32 1.06x, (4,32,64,64) 1.00x. Tiny and small
+    // (weights in L2) 0.93-1.05x over four A/B runs, their noise here; unmeasured on AVX-512.
     static constexpr int MR = 6, KS = 2, MR_BF16 = 4, MR_INT8 = 2, kGateGroup = 2;
     static constexpr bool kGateHalves = true, kPairedGates = true;
 };
@@ -274,7 +275,7 @@ inline void accumulate(typename Vec<Isa>::T (&acc)[MR][NG], const float* const* 
     }
     if constexpr (Tile<Isa>::kGateHalves && NG == 4 && MR > 2) {
         // Two passes over K, gate vectors {0, 1} then {2, 3} (see Tile<Avx2>); each pass
-        // reads one of the two cache lines that hold a k's four gate vectors.
+        // reads one half of the block, stored contiguously (kGateGroup = 2).
         for (int half = 0; half < NG; half += 2) {
             typename V::T a[MR][2];
             for (int r = 0; r < MR; ++r) {

@@ -63,6 +63,10 @@ struct GemmKernels {
                        const Wt* w_hr, int64_t b0, int64_t b1, bool reverse);
 };
 
+// Elements after each gate group of a packed block that has more than one group (two
+// slots: 64 bytes on AVX2), so the groups' streams do not start a multiple of 4 KiB apart.
+inline int64_t group_pad(int64_t G, int64_t NG, int64_t slot) { return G < NG ? 2 * slot : 0; }
+
 struct Kernels {
     const char* isa;  // "avx512", "avx2" or "generic"
     int64_t width;    // hidden units per packed block (the SIMD width in floats)

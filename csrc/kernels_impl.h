@@ -116,7 +116,12 @@ struct Tile<Avx2> {
     // with the loop alignment of CMakeLists.txt, 1 thread: (1,128,256,512) 1.20x, (1,64,300,
     // 256,2,bi) 1.23x, (1,128,128,256) 1.07x, one step H=256 1.08x, (32,64,128,256) 1.05x;
     // 2 threads: bidir2 1.16x, large 1.07x, batch32 1.06x, (4,32,64,64) 1.00x. Tiny and small
-    // (weights in L2) 0.93-1.05x over four A/B runs, their noise here; unmeasured on AVX-512.
+    // (weights in L2) first measured 0.93-1.05x: their two halves sat a multiple of 4 KiB
+    // apart (same L1 sets), which group_pad (one cache line after each half) removed. With
+    // it, A/B against the unpadded halves, 1 thread: tiny 1.14-1.17x, small 1.07x, medium
+    // 1.11x, large 1.07x, one step 1.06-1.08x, batch32 1.03x; 2 threads small 1.07x, the
+    // rest within noise; against the old interleaved layout tiny 1.00-1.02x, small 1.07-1.09x,
+    // bidir2 1.22x. Unmeasured on AVX-512, where a block is one group (no pad).
     static constexpr int MR = 6, KS = 2, MR_BF16 = 4, MR_INT8 = 2, kGateGroup = 2;
     static constexpr bool kGateHalves = true, kPairedGates = true;
 };
@@ -144,7 +149,7 @@ constexpr int gate_group() {
 template <class Isa, int NG>
 inline int64_t gate_offset(int64_t S, int64_t s, int q, int64_t slot) {
     constexpr int G = gate_group<Isa, NG>();
-    return ((q / G) * S + s) * G * slot + (q % G) * slot;
+    return (q / G) * (S * G * slot + group_pad(G, NG, slot)) + s * G * slot + (q % G) * slot;
 }
 
 // int8 operands (see QMatrix in kernels.h). A row quantized for one call: x ≈ s·(u - 128),
@@ -387,13 +392,6 @@ inline void accumulate(typename Vec<Isa>::T (&acc)[MR][NG], const QRow* const* r
     }
 }
 
-// Elements of one packed block of K inputs and `lanes` outputs: bfloat16 blocks pad K
-// to whole pairs.
-template <class Wt>
-inline int64_t block_size(int64_t K, int64_t lanes) {
-    return std::is_same_v<Wt, float> ? K * lanes : (K + 1) / 2 * 2 * lanes;
-}
-
 // Rows per tile for a weight type: the bfloat16 kernels also hold two broadcasts per
 // row and the widened pair, so AVX-512 drops to 4 rows (16 + 8 + 2 registers).
 // With bfloat16 rows (vdpbf16ps) nothing is widened: the fp32 tile again.
@@ -403,14 +401,20 @@ constexpr int tile_rows() {
     return std::is_same_v<Wt, float> || std::is_same_v<Rt, bf16_t> ? Tile<Isa>::MR : Tile<Isa>::MR_BF16;
 }
 
-// Where block b (NG gate vectors of W units) of a packed matrix starts.
+// Where block b (NG gate vectors of W units) of a packed matrix starts: S slots of NG
+// vectors (bfloat16 blocks pad K to whole pairs), plus group_pad after each gate group.
+template <class Isa>
+inline int64_t block_stride(int64_t S, int NG, int64_t slot) {
+    const int64_t G = std::min<int64_t>(NG, Tile<Isa>::kGateGroup);
+    return NG / G * (S * G * slot + group_pad(G, NG, slot));
+}
 template <class Isa>
 inline const float* block_of(const float* w, int64_t b, int64_t K, int NG) {
-    return w + b * block_size<float>(K, NG * Vec<Isa>::W);
+    return w + b * block_stride<Isa>(K, NG, Vec<Isa>::W);
 }
 template <class Isa>
 inline const bf16_t* block_of(const bf16_t* w, int64_t b, int64_t K, int NG) {
-    return w + b * block_size<bf16_t>(K, NG * Vec<Isa>::W);
+    return w + b * block_stride<Isa>((K + 1) / 2, NG, 2 * Vec<Isa>::W);
 }
 template <class Isa>
 inline QBlock block_of(const QMatrix* m, int64_t b, int64_t K, int NG) {

@@ -132,32 +132,45 @@ uint16_t convert<uint16_t>(float x) {
 }
 
 // Where weight (gate q, unit u, input k) goes in a packed block layout with NG gates
-// (see lstm.h), the gates in groups of G side by side per input (Kernels::gate_group).
-// float: a slot is one k, ((b·NG/G + q/G)·K + k)·G·W + (q%G)·W + j. bfloat16 pairs two
-// consecutive k in one 32-bit lane: slots of 2W values, Kp = ceil(K/2) of them, at
-// ((b·NG/G + q/G)·Kp + k/2)·G·2W + (q%G)·2W + 2j + k%2.
+// (see lstm.h), the gates in groups of G side by side per slot (Kernels::gate_group), each
+// group followed by group_pad elements (kernels.h). A float slot is one k (W values); a
+// bfloat16 slot pairs two consecutive k in one 32-bit lane (2W values, Kp = ceil(K/2) of
+// them). Block b's group g starts at (b·NG/G + g)·(S·G·slot + pad); within it,
+// float: k·G·W + (q%G)·W + j, bfloat16: (k/2)·G·2W + (q%G)·2W + 2j + k%2.
+struct PackedLayout {
+    int64_t NG, G, S, slot, W;
+    int64_t group_stride() const { return S * G * slot + group_pad(G, NG, slot); }
+    int64_t size(int64_t blocks) const { return blocks * (NG / G) * group_stride(); }
+};
+
 template <class Wt>
-int64_t packed_index(int64_t u, int64_t k, int64_t q, int64_t K, int64_t NG, int64_t G, int64_t W) {
-    const int64_t b = u / W, j = u % W, group = b * (NG / G) + q / G;
+PackedLayout layout_of(int64_t K, int64_t NG, int64_t W) {
+    const int64_t G = std::min(NG, kernels().gate_group);
+    return std::is_same_v<Wt, float> ? PackedLayout{NG, G, K, W, W} : PackedLayout{NG, G, (K + 1) / 2, 2 * W, W};
+}
+
+template <class Wt>
+int64_t packed_index(const PackedLayout& L, int64_t u, int64_t k, int64_t q) {
+    const int64_t b = u / L.W, j = u % L.W, group = b * (L.NG / L.G) + q / L.G;
+    const int64_t start = group * L.group_stride() + (q % L.G) * L.slot;
     if constexpr (std::is_same_v<Wt, float>) {
-        return ((group * K + k) * G + q % G) * W + j;
+        return start + k * L.G * L.slot + j;
     } else {
-        const int64_t Kp = (K + 1) / 2;
-        return ((group * Kp + k / 2) * G + q % G) * 2 * W + 2 * j + k % 2;
+        return start + (k / 2) * L.G * L.slot + 2 * j + k % 2;
     }
 }
 
 // Row-major (NG*units, K) matrix -> packed blocks; NG = 4 for gate matrices, 1 for W_hr.
+// The padding (odd K's partner, group_pad) stays zero.
 template <class Wt>
 AlignedBuffer<Wt> pack(const float* w, int64_t units, int64_t K, int64_t NG, int64_t W) {
     const int64_t blocks = (units + W - 1) / W;
-    const int64_t Kpad = std::is_same_v<Wt, float> ? K : (K + 1) / 2 * 2;
-    const int64_t G = std::min(NG, kernels().gate_group);
-    AlignedBuffer<Wt> out(size_t(blocks * Kpad * NG * W));
+    const PackedLayout L = layout_of<Wt>(K, NG, W);
+    AlignedBuffer<Wt> out(size_t(L.size(blocks)));
     for (int64_t q = 0; q < NG; ++q)
         for (int64_t u = 0; u < units; ++u) {
             const float* row = w + (q * units + u) * K;
-            for (int64_t k = 0; k < K; ++k) out.data()[packed_index<Wt>(u, k, q, K, NG, G, W)] = convert<Wt>(row[k]);
+            for (int64_t k = 0; k < K; ++k) out.data()[packed_index<Wt>(L, u, k, q)] = convert<Wt>(row[k]);
         }
     return out;
 }

@@ -19,8 +19,9 @@
 //   One weight load therefore feeds all four gates of W units, and the gate nonlinearity
 //   runs in registers right after the dot products (no 4H pre-activation round trip).
 //   On AVX2 (Kernels::gate_group = 2) each block is stored as two halves instead, gates
-//   (i, f) for every k, then (g, o): packed[((2b + q/2)·K + k)·2W + (q%2)·W + j] (its
-//   tiles read two gate vectors per pass over K; kernels_impl.h, Tile<Avx2>).
+//   (i, f) for every k, then (g, o), each half followed by 2W zeros (group_pad, kernels.h):
+//   packed[(2b + q/2)·(2W·K + 2W) + k·2W + (q%2)·W + j] (its tiles read two gate vectors
+//   per pass over K; kernels_impl.h, Tile<Avx2>).
 //   Units past H (padding) have zero weights and bias, so their c and h stay exactly 0.
 //   bfloat16 storage (opt-in) pairs consecutive k in one 32-bit lane instead:
 //   packed[((b·Kp + k/2)·4 + q)·2W + 2j + k%2], Kp = ceil(K/2), so one vector load gives

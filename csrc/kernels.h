@@ -63,9 +63,21 @@ struct GemmKernels {
                        const Wt* w_hr, int64_t b0, int64_t b1, bool reverse);
 };
 
-// Elements after each gate group of a packed block that has more than one group (two
+// The packed layout of the float and bfloat16 weights (lstm.h), for the packing (lstm.cpp)
+// and the kernels alike. A block of W units holds NG gate vectors for each of S slots: a slot
+// is one k of float weights (`slot` = W values) or a pair of k of bfloat16 weights (2W
+// values). The gates come in groups of G side by side per slot (Kernels::gate_group), group
+// after group, each followed by group_pad elements when there is more than one group (two
 // slots: 64 bytes on AVX2), so the groups' streams do not start a multiple of 4 KiB apart.
-inline int64_t group_pad(int64_t G, int64_t NG, int64_t slot) { return G < NG ? 2 * slot : 0; }
+constexpr int64_t group_pad(int64_t G, int64_t NG, int64_t slot) { return G < NG ? 2 * slot : 0; }
+// Elements from one block to the next.
+constexpr int64_t packed_block_stride(int64_t G, int64_t NG, int64_t S, int64_t slot) {
+    return NG / G * (S * G * slot + group_pad(G, NG, slot));
+}
+// Where gate vector q of slot s starts within its block. With G = NG: (s·NG + q)·slot.
+constexpr int64_t packed_gate_offset(int G, int NG, int64_t S, int64_t s, int q, int64_t slot) {
+    return (q / G) * (S * G * slot + group_pad(G, NG, slot)) + s * G * slot + (q % G) * slot;
+}
 
 struct Kernels {
     const char* isa;  // "avx512", "avx2" or "generic"

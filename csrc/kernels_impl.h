@@ -137,19 +137,16 @@ struct Tile<Avx512Bf16> : Tile<Avx512> {};
 template <>
 struct Tile<Avx512Vnni> : Tile<Avx512> {};
 
-// Where gate vector q of input slot s starts in a packed block of NG gate vectors and S
-// slots (lstm.h): a slot is one k of float weights (`slot` = W floats) or one pair of k of
-// bfloat16 weights (2W values). The gates come in groups of G stored side by side per
-// slot, group after group: ((q / G)·S + s)·G·slot + (q % G)·slot. With G = NG (one group)
-// that is (s·NG + q)·slot. int8 blocks keep one group (their own quad layout).
-template <class Isa, int NG>
-constexpr int gate_group() {
+// packed_gate_offset (kernels.h) for this ISA's gate groups, with G and NG known at compile
+// time. int8 blocks keep one group (their own quad layout).
+template <class Isa>
+constexpr int gate_group(int NG) {
     return NG < Tile<Isa>::kGateGroup ? NG : Tile<Isa>::kGateGroup;
 }
 template <class Isa, int NG>
 inline int64_t gate_offset(int64_t S, int64_t s, int q, int64_t slot) {
-    constexpr int G = gate_group<Isa, NG>();
-    return (q / G) * (S * G * slot + group_pad(G, NG, slot)) + s * G * slot + (q % G) * slot;
+    constexpr int G = gate_group<Isa>(NG);
+    return packed_gate_offset(G, NG, S, s, q, slot);
 }
 
 // int8 operands (see QMatrix in kernels.h). A row quantized for one call: x ≈ s·(u - 128),
@@ -267,11 +264,13 @@ inline void accumulate(typename Vec<Isa>::T (&acc)[MR][NG], const float* const* 
         for (; k + KS <= K; k += KS)
             for (int u = 0; u < KS; ++u) {
                 typename V::T xb = V::set1(x[k + u]);
-                for (int q = 0; q < NG; ++q) part[u][q] = V::fma(V::load(w + gate_offset<Isa, NG>(K, k + u, q, W)), xb, part[u][q]);
+                for (int q = 0; q < NG; ++q)
+                    part[u][q] = V::fma(V::load(w + gate_offset<Isa, NG>(K, k + u, q, W)), xb, part[u][q]);
             }
         for (; k < K; ++k) {
             typename V::T xb = V::set1(x[k]);
-            for (int q = 0; q < NG; ++q) part[0][q] = V::fma(V::load(w + gate_offset<Isa, NG>(K, k, q, W)), xb, part[0][q]);
+            for (int q = 0; q < NG; ++q)
+                part[0][q] = V::fma(V::load(w + gate_offset<Isa, NG>(K, k, q, W)), xb, part[0][q]);
         }
         for (int u = 1; u < KS; ++u)
             for (int q = 0; q < NG; ++q) part[0][q] = V::add(part[0][q], part[u][q]);
@@ -337,11 +336,13 @@ inline void accumulate(typename Vec<Isa>::T (&acc)[MR][NG], const bf16_t* const*
         for (; p + KS <= pairs; p += KS)
             for (int u = 0; u < KS; ++u) {
                 const P xb = V::broadcast_pair(x + 2 * (p + u));
-                for (int q = 0; q < NG; ++q) part[u][q] = V::dot_pairs_at(part[u][q], w + gate_offset<Isa, NG>(pairs, p + u, q, 2 * W), xb);
+                for (int q = 0; q < NG; ++q)
+                    part[u][q] = V::dot_pairs_at(part[u][q], w + gate_offset<Isa, NG>(pairs, p + u, q, 2 * W), xb);
             }
         for (; p < pairs; ++p) {
             const P xb = V::broadcast_pair(x + 2 * p);
-            for (int q = 0; q < NG; ++q) part[0][q] = V::dot_pairs_at(part[0][q], w + gate_offset<Isa, NG>(pairs, p, q, 2 * W), xb);
+            for (int q = 0; q < NG; ++q)
+                part[0][q] = V::dot_pairs_at(part[0][q], w + gate_offset<Isa, NG>(pairs, p, q, 2 * W), xb);
         }
         for (int u = 1; u < KS; ++u)
             for (int q = 0; q < NG; ++q) part[0][q] = V::add(part[0][q], part[u][q]);
@@ -401,20 +402,15 @@ constexpr int tile_rows() {
     return std::is_same_v<Wt, float> || std::is_same_v<Rt, bf16_t> ? Tile<Isa>::MR : Tile<Isa>::MR_BF16;
 }
 
-// Where block b (NG gate vectors of W units) of a packed matrix starts: S slots of NG
-// vectors (bfloat16 blocks pad K to whole pairs), plus group_pad after each gate group.
-template <class Isa>
-inline int64_t block_stride(int64_t S, int NG, int64_t slot) {
-    const int64_t G = std::min<int64_t>(NG, Tile<Isa>::kGateGroup);
-    return NG / G * (S * G * slot + group_pad(G, NG, slot));
-}
+// Where block b (NG gate vectors of W units) of a packed matrix starts (kernels.h's
+// layout; bfloat16 blocks pad K to whole pairs).
 template <class Isa>
 inline const float* block_of(const float* w, int64_t b, int64_t K, int NG) {
-    return w + b * block_stride<Isa>(K, NG, Vec<Isa>::W);
+    return w + b * packed_block_stride(gate_group<Isa>(NG), NG, K, Vec<Isa>::W);
 }
 template <class Isa>
 inline const bf16_t* block_of(const bf16_t* w, int64_t b, int64_t K, int NG) {
-    return w + b * block_stride<Isa>((K + 1) / 2, NG, 2 * Vec<Isa>::W);
+    return w + b * packed_block_stride(gate_group<Isa>(NG), NG, (K + 1) / 2, 2 * Vec<Isa>::W);
 }
 template <class Isa>
 inline QBlock block_of(const QMatrix* m, int64_t b, int64_t K, int NG) {

@@ -131,16 +131,13 @@ uint16_t convert<uint16_t>(float x) {
     return b;
 }
 
-// Where weight (gate q, unit u, input k) goes in a packed block layout with NG gates
-// (see lstm.h), the gates in groups of G side by side per slot (Kernels::gate_group), each
-// group followed by group_pad elements (kernels.h). A float slot is one k (W values); a
-// bfloat16 slot pairs two consecutive k in one 32-bit lane (2W values, Kp = ceil(K/2) of
-// them). Block b's group g starts at (b·NG/G + g)·(S·G·slot + pad); within it,
-// float: k·G·W + (q%G)·W + j, bfloat16: (k/2)·G·2W + (q%G)·2W + 2j + k%2.
+// The packed layout of one matrix (see lstm.h and kernels.h): NG gates of W units per
+// block, in groups of G per slot. A float slot is one k (lane j of a vector at j); a
+// bfloat16 slot pairs two consecutive k in one 32-bit lane (k at 2j + k%2), Kp = ceil(K/2)
+// slots.
 struct PackedLayout {
     int64_t NG, G, S, slot, W;
-    int64_t group_stride() const { return S * G * slot + group_pad(G, NG, slot); }
-    int64_t size(int64_t blocks) const { return blocks * (NG / G) * group_stride(); }
+    int64_t size(int64_t blocks) const { return blocks * packed_block_stride(G, NG, S, slot); }
 };
 
 template <class Wt>
@@ -149,15 +146,13 @@ PackedLayout layout_of(int64_t K, int64_t NG, int64_t W) {
     return std::is_same_v<Wt, float> ? PackedLayout{NG, G, K, W, W} : PackedLayout{NG, G, (K + 1) / 2, 2 * W, W};
 }
 
+// Where weight (gate q, unit u, input k) goes.
 template <class Wt>
 int64_t packed_index(const PackedLayout& L, int64_t u, int64_t k, int64_t q) {
-    const int64_t b = u / L.W, j = u % L.W, group = b * (L.NG / L.G) + q / L.G;
-    const int64_t start = group * L.group_stride() + (q % L.G) * L.slot;
-    if constexpr (std::is_same_v<Wt, float>) {
-        return start + k * L.G * L.slot + j;
-    } else {
-        return start + (k / 2) * L.G * L.slot + 2 * j + k % 2;
-    }
+    constexpr bool f32 = std::is_same_v<Wt, float>;
+    const int64_t b = u / L.W, j = u % L.W, s = f32 ? k : k / 2, lane = f32 ? j : 2 * j + k % 2;
+    return b * packed_block_stride(L.G, L.NG, L.S, L.slot) +
+           packed_gate_offset(int(L.G), int(L.NG), L.S, s, int(q), L.slot) + lane;
 }
 
 // Row-major (NG*units, K) matrix -> packed blocks; NG = 4 for gate matrices, 1 for W_hr.

@@ -5,6 +5,8 @@ before it, both built, timed on the same machine in the same minutes. On a share
 VM, medians of separate runs move by more than most kernel changes do, so this script
 keeps one persistent worker process per build and alternates them in short slices
 (rotating which goes first), so drift and other tenants hit every build alike.
+A build written DIR@ISA (avx512, avx2 or generic) runs that snapshot with LSTM_FAST_ISA=ISA,
+so one build can be timed on two instruction sets: `run /tmp/ab/x@avx2 /tmp/ab/x@avx512`.
 
     pip install --no-build-isolation -e .                 # build A
     python benchmarks/ab_builds.py snapshot /tmp/ab/before
@@ -83,6 +85,9 @@ def worker(build: str, threads: int, shapes: list[str]) -> None:
 
     if not lstm_fast.__file__.startswith(build):
         raise SystemExit(f"imported {lstm_fast.__file__}, not the build in {build}")
+    want = os.environ.get("LSTM_FAST_ISA")
+    if want and lstm_fast.cpu_info()["isa"] != want:
+        raise SystemExit(f"asked for isa {want}, the build runs {lstm_fast.cpu_info()['isa']}")
     lstm_fast.set_num_threads(threads)
     calls = []
     for spec in shapes:
@@ -117,13 +122,19 @@ def run(builds: list[str], shapes: list[str], rounds: int, threads: int, slice_s
     for s in shapes:
         parse_shape(s)
     procs = []
-    for b in builds:
+    for spec in builds:
+        b, isa = spec, None
+        if "@" in spec and spec.rsplit("@", 1)[1] in ("avx512", "avx2", "generic"):
+            b, isa = spec.rsplit("@", 1)
         b = str(Path(b).resolve())
         if not (Path(b) / "lstm_fast").is_dir():
             raise SystemExit(f"{b} is not a snapshot (no lstm_fast/ in it): use `snapshot` first")
+        env = {**os.environ, "PYTHONPATH": b}
+        if isa:
+            env["LSTM_FAST_ISA"] = isa
         p = subprocess.Popen([sys.executable, __file__, "_worker", b, str(threads), *shapes],
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                             env={**os.environ, "PYTHONPATH": b}, cwd=str(Path(b).parent))
+                             env=env, cwd=str(Path(b).parent))
         if p.stdout.readline().strip() != "ready":
             raise SystemExit(f"the worker for {b} failed to start")
         procs.append(p)

@@ -109,7 +109,9 @@ struct Tile<Avx2> {
     // kPairedGates: batch 1 evaluates the gates of two blocks interleaved (step_one_row_paired).
     // A/B on Zen 3, 1 thread: (1,16,64,64) 1.11x, (1,32,128,128) 1.08x, (1,128,128,256) 1.06x,
     // int8 (1,16,64,64) 1.19x, (1,64,64,32) 1.18x; 2 threads: small 1.10x, medium 1.14x, stream
-    // 1.24x, bidir2 1.06x, tiny 0.95x (its bimodal row). Unmeasured on AVX-512: off there.
+    // 1.24x, bidir2 1.06x, tiny 0.95x (its bimodal row). On AVX-512 it loses (A/B on Zen 4,
+    // 1 thread: tiny 0.92x, small 0.93x, medium 0.97x, one step 0.97x, int8 tiny 0.91x, the
+    // rest within noise): off there.
     // kGateGroup = 2: a block's weights are stored as two halves, gates (i, f) for every k
     // and then (g, o) (gate_offset), so each pass over K reads one contiguous stream rather
     // than every other cache line. Batch 1 reads the two halves as two streams. A/B on Zen 3
@@ -517,7 +519,9 @@ struct Vec<Paired<Isa>> {
     struct T {
         typename B::T a, b;
     };
-    using M = T;
+    struct M {  // a comparison's result per half: a vector (AVX2) or a k-mask (AVX-512)
+        typename B::M a, b;
+    };
     static T set1(float v) { return {B::set1(v), B::set1(v)}; }
 #define LSTM_FAST_PAIR1(name) \
     static T name(T x) { return {B::name(x.a), B::name(x.b)}; }

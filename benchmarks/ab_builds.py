@@ -6,7 +6,8 @@ VM, medians of separate runs move by more than most kernel changes do, so this s
 keeps one persistent worker process per build and alternates them in short slices
 (rotating which goes first), so drift and other tenants hit every build alike.
 A build written DIR@ISA (avx512, avx2 or generic) runs that snapshot with LSTM_FAST_ISA=ISA,
-so one build can be timed on two instruction sets: `run /tmp/ab/x@avx2 /tmp/ab/x@avx512`.
+so one build can be timed on two instruction sets: `run /tmp/ab/x@avx2 /tmp/ab/x@avx512`;
+DIR@int8=PATH sets LSTM_FAST_INT8=PATH (`/tmp/ab/x@int8=avx512_bw`: one int8 path of the CPU).
 
     pip install --no-build-isolation -e .                 # build A
     python benchmarks/ab_builds.py snapshot /tmp/ab/before
@@ -85,9 +86,10 @@ def worker(build: str, threads: int, shapes: list[str]) -> None:
 
     if not lstm_fast.__file__.startswith(build):
         raise SystemExit(f"imported {lstm_fast.__file__}, not the build in {build}")
-    want = os.environ.get("LSTM_FAST_ISA")
-    if want and lstm_fast.cpu_info()["isa"] != want:
-        raise SystemExit(f"asked for isa {want}, the build runs {lstm_fast.cpu_info()['isa']}")
+    for key, var in (("isa", "LSTM_FAST_ISA"), ("int8_matmul", "LSTM_FAST_INT8")):
+        want = os.environ.get(var)
+        if want and lstm_fast.cpu_info()[key] != want:
+            raise SystemExit(f"asked for {var}={want}, the build runs {lstm_fast.cpu_info()[key]}")
     lstm_fast.set_num_threads(threads)
     calls = []
     for spec in shapes:
@@ -123,15 +125,19 @@ def run(builds: list[str], shapes: list[str], rounds: int, threads: int, slice_s
         parse_shape(s)
     procs = []
     for spec in builds:
-        b, isa = spec, None
-        if "@" in spec and spec.rsplit("@", 1)[1] in ("avx512", "avx2", "generic"):
-            b, isa = spec.rsplit("@", 1)
+        b, extra = spec, {}
+        if "@" in spec:
+            b, tag = spec.rsplit("@", 1)
+            if tag in ("avx512", "avx2", "generic"):
+                extra = {"LSTM_FAST_ISA": tag}
+            elif tag.startswith("int8="):
+                extra = {"LSTM_FAST_INT8": tag[5:]}
+            else:
+                raise SystemExit(f"{spec}: after @ put avx512, avx2, generic or int8=PATH")
         b = str(Path(b).resolve())
         if not (Path(b) / "lstm_fast").is_dir():
             raise SystemExit(f"{b} is not a snapshot (no lstm_fast/ in it): use `snapshot` first")
-        env = {**os.environ, "PYTHONPATH": b}
-        if isa:
-            env["LSTM_FAST_ISA"] = isa
+        env = {**os.environ, "PYTHONPATH": b, **extra}
         p = subprocess.Popen([sys.executable, __file__, "_worker", b, str(threads), *shapes],
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
                              env=env, cwd=str(Path(b).parent))

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #if defined(__unix__) || defined(__APPLE__)
 #include <unistd.h>
@@ -42,6 +43,7 @@ struct Features {
     bool avx512 = false;
     bool avx512_bf16 = false;  // vdpbf16ps (Cooper Lake, Sapphire Rapids, Zen 4 and later)
     bool avx512_vnni = false;  // vpdpbusd (Cascade Lake, Ice Lake, Zen 4 and later)
+    bool avx512_bw = false;    // byte/word ops (every AVX-512 server CPU from Skylake-SP on)
 };
 
 #if defined(LSTM_FAST_HAVE_X86_KERNELS)
@@ -82,7 +84,8 @@ Features detect() {
     const bool avx2 = (r[1] >> 5) & 1, avx512f = (r[1] >> 16) & 1, avx512bw = (r[1] >> 30) & 1;
     f.avx2_fma = os_ymm && avx2 && fma;
     f.avx512 = f.avx2_fma && os_zmm && avx512f;
-    f.avx512_vnni = f.avx512 && avx512bw && ((r[2] >> 11) & 1);
+    f.avx512_bw = f.avx512 && avx512bw;
+    f.avx512_vnni = f.avx512_bw && ((r[2] >> 11) & 1);
     if (max_sub7 >= 1) {
         cpuid(7, 1, r);
         f.avx512_bf16 = f.avx512 && avx512bw && ((r[0] >> 5) & 1);
@@ -154,11 +157,40 @@ Choice choose() {
         c.kernels.bf16dot = make_bf16dot_avx512bf16();
         c.kernels.bf16dot_isa = "avx512_bf16";
     }
-    if (c.info.isa == "avx512" && f.avx512_vnni) {
-        c.kernels.int8 = make_int8_avx512vnni();
-        c.kernels.int8_isa = "avx512_vnni";
-    }
+    // int8: the best path the CPU has, or the one LSTM_FAST_INT8 names among them (for the
+    // tests and A/B runs of every path on one machine).
+    struct Int8Path {
+        const char* name;  // a string literal, like Kernels::int8_isa
+        GemmKernels<QMatrix> kernels;
+    };
+    std::vector<Int8Path> int8s;
+    if (c.info.isa == "avx512" && f.avx512_vnni) int8s.push_back({"avx512_vnni", make_int8_avx512vnni()});
+    if (c.info.isa == "avx512" && f.avx512_bw) int8s.push_back({"avx512_bw", make_int8_avx512bw()});
+#else
+    struct Int8Path {
+        const char* name;
+        GemmKernels<QMatrix> kernels;
+    };
+    std::vector<Int8Path> int8s;
 #endif
+    int8s.push_back({c.kernels.int8_isa, c.kernels.int8});  // the ISA's own (avx2, or emulated)
+    std::string int8_list;
+    for (const auto& p : int8s) {
+        c.info.int8_supported.push_back(p.name);
+        int8_list += (int8_list.empty() ? "" : ", ") + std::string(p.name);
+    }
+    const char* env8 = std::getenv("LSTM_FAST_INT8");
+    const Int8Path* pick = &int8s.front();
+    if (env8 && *env8) {
+        pick = nullptr;
+        for (const auto& p : int8s)
+            if (p.name == std::string(env8)) pick = &p;
+        if (!pick)
+            throw std::runtime_error("LSTM_FAST_INT8=" + std::string(env8) + " is not an int8 path of this CPU (isa " +
+                                     c.info.isa + "); it has: " + int8_list);
+    }
+    c.kernels.int8 = pick->kernels;
+    c.kernels.int8_isa = pick->name;
     c.info.l1d_bytes = cache_bytes(kL1dName, int64_t(32) << 10);
     c.info.l2_bytes = cache_bytes(kL2Name, int64_t(1) << 20);
     c.info.bf16_matmul = c.kernels.bf16dot_isa;

@@ -113,6 +113,8 @@ Kernels make_kernels_avx512();
 GemmKernels<bf16_t> make_bf16dot_avx512bf16();
 // The int8 kernels with AVX512_VNNI (vpdpbusd), for CPUs that have it.
 GemmKernels<QMatrix> make_int8_avx512vnni();
+// The int8 kernels with AVX512BW's vpmaddubsw, for AVX-512 CPUs without AVX512_VNNI.
+GemmKernels<QMatrix> make_int8_avx512bw();
 #endif
 
 struct CpuInfo {
@@ -122,13 +124,15 @@ struct CpuInfo {
     std::vector<std::string> supported;  // ISAs this CPU (and OS) can run
     std::string bf16_matmul;             // Kernels::bf16dot_isa
     std::string int8_matmul;             // Kernels::int8_isa
+    std::vector<std::string> int8_supported;  // the int8 paths this CPU can run, best first
     int64_t l1d_bytes = 0;               // one core's L1 data cache (the OS's figure, or 32 KiB)
     int64_t l2_bytes = 0;                // one core's L2 cache (the OS's figure, or 1 MiB if it has none)
 };
 
 // The kernel table for this process: chosen on first use from the CPU's features,
-// or forced by LSTM_FAST_ISA=generic|baseline|avx2|avx512 (throws std::runtime_error
-// if the CPU cannot run the forced ISA or the name is unknown).
+// or forced by LSTM_FAST_ISA=generic|baseline|avx2|avx512, and its int8 path by
+// LSTM_FAST_INT8=avx512_vnni|avx512_bw|avx2|emulated (throws std::runtime_error if the CPU
+// cannot run the forced path or the name is unknown).
 const Kernels& kernels();
 const CpuInfo& cpu_info();
 

@@ -138,6 +138,10 @@ template <>
 struct Tile<Avx512Bf16> : Tile<Avx512> {};
 template <>
 struct Tile<Avx512Vnni> : Tile<Avx512> {};
+template <>
+struct Tile<Avx512Bw> : Tile<Avx512> {
+    static constexpr int MR_INT8 = 4;  // see Vec<Avx512Bw>::int8_accumulate
+};
 
 // packed_gate_offset (kernels.h) for this ISA's gate groups, with G and NG known at compile
 // time. int8 blocks keep one group (their own quad layout).
@@ -164,10 +168,10 @@ struct QBlock {
 };
 template <class Isa>
 constexpr bool kHasVnni = std::is_same_v<Isa, Avx512Vnni>;
-// Paths with vector int8 dot products: vpdpbusd (AVX512_VNNI), or AVX2's vpmaddubsw on
-// signed rows (vec_avx2.h). Elsewhere plain integer loops.
+// Paths with vector int8 dot products: vpdpbusd (AVX512_VNNI), or vpmaddubsw on signed rows
+// (AVX2: vec_avx2.h; AVX512BW: vec_avx512bw.h). Elsewhere plain integer loops.
 template <class Isa>
-constexpr bool kHasInt8Dot = kHasVnni<Isa> || std::is_same_v<Isa, Avx2>;
+constexpr bool kHasInt8Dot = kHasVnni<Isa> || std::is_same_v<Isa, Avx512Bw> || std::is_same_v<Isa, Avx2>;
 
 // Register-blocked dot products against one packed block.
 //

@@ -10,4 +10,5 @@ struct Avx2 {};
 struct Avx512 {};
 struct Avx512Bf16 {};  // Avx512 plus AVX512_BF16 (vdpbf16ps), for the bfloat16 matmul mode only
 struct Avx512Vnni {};  // Avx512 plus AVX512_VNNI (vpdpbusd), for the int8 kernels only
+struct Avx512Bw {};    // Avx512 plus AVX512BW (vpmaddubsw), the int8 kernels where VNNI is missing
 }  // namespace lstm_fast

@@ -1,5 +1,6 @@
-// Vec<Avx512Vnni>: Vec<Avx512> plus the AVX512_VNNI operations of the int8 kernels.
-// Included only by kernels_avx512vnni.cpp (compiled with -mavx512vnni).
+// Vec<Avx512Vnni>: Vec<Avx512> plus the AVX512_VNNI operations of the int8 kernels (the
+// row helpers come from Vec<Avx512Bw>). Included only by kernels_avx512vnni.cpp (compiled
+// with -mavx512bw -mavx512vnni).
 #pragma once
 
 #include <immintrin.h>
@@ -7,19 +8,13 @@
 #include <cstdint>
 #include <cstring>
 
-#include "vec_avx512.h"
+#include "vec_avx512bw.h"
 
 namespace lstm_fast {
 namespace {
 
 template <>
-struct Vec<Avx512Vnni> : Vec<Avx512> {
-    static __m512i broadcast_quad(const uint8_t* p) {
-        int32_t v;
-        std::memcpy(&v, p, sizeof v);
-        return _mm512_set1_epi32(v);
-    }
-
+struct Vec<Avx512Vnni> : Vec<Avx512Bw> {  // broadcast_quad and store_offset_u8 from there
     // out[r][q] += float(dot) · (s_r · scale[q·16 + j]) with dot[j] = Σ_p Σ_t
     // u_r[4p+t]·w[(p·NG+q)·64 + 4j+t] - wsum128[q·16+j]: one vpdpbusd (u8 × s8, four products
     // per int32 lane, no saturation) per (row, gate, quad).
@@ -95,12 +90,6 @@ struct Vec<Avx512Vnni> : Vec<Avx512> {
 #else
         return dpbusd(acc, u, _mm512_loadu_si512(w));
 #endif
-    }
-
-    // u[j] = uint8(v[j] + 128) for lanes holding integers in [-127, 127] (quantize_row).
-    static void store_offset_u8(uint8_t* u, T v) {
-        const __m512i i = _mm512_add_epi32(_mm512_cvtps_epi32(v), _mm512_set1_epi32(128));
-        _mm_storeu_si128(reinterpret_cast<__m128i*>(u), _mm512_cvtepi32_epi8(i));  // values in [1, 255]
     }
 };
 

@@ -15,17 +15,20 @@ __all__ = ["LSTM", "cpu_info", "weight_shapes"]
 
 def cpu_info() -> dict:
     """Which kernel path runs and why: ``{"isa", "reason", "compiled", "supported", "bf16_matmul", "int8_matmul",
-    "l1d_cache_bytes", "l2_cache_bytes"}``.
+    "int8_supported", "l1d_cache_bytes", "l2_cache_bytes"}``.
 
     ``bf16_matmul`` is ``"avx512_bf16"`` when ``matmul_dtype="bfloat16"`` runs on the CPU's
     vdpbf16ps instruction, ``"emulated"`` otherwise (same numbers, float32 speed);
-    ``int8_matmul`` says how int8 weights multiply: ``"avx512_vnni"`` (vpdpbusd), ``"avx2"``
-    (vpmaddubsw on signed rows) or ``"emulated"`` (plain integer loops; the same integers).
+    ``int8_matmul`` says how int8 weights multiply: ``"avx512_vnni"`` (vpdpbusd),
+    ``"avx512_bw"`` (AVX-512 without VNNI: vpmaddubsw on signed rows), ``"avx2"`` (the same on
+    256 bits) or ``"emulated"`` (plain integer loops); all give the same integers.
+    ``int8_supported`` lists the paths this CPU can run, best first.
     ``l1d_cache_bytes`` and ``l2_cache_bytes`` are one core's caches as the OS reports them
     (32 KiB and 1 MiB if it does not): they decide whether a small step is split across
     cores and whether a bidirectional layer runs its directions on separate cores.
 
-    ``LSTM_FAST_ISA=generic|baseline|avx2|avx512`` (read at import) forces a path.
+    ``LSTM_FAST_ISA=generic|baseline|avx2|avx512`` (read at import) forces a path, and
+    ``LSTM_FAST_INT8=`` one of ``int8_supported`` the int8 path.
     """
     return _core.cpu_info()
 
@@ -102,7 +105,7 @@ class LSTM:
     quantization, as torch's ``quantize_dynamic`` does for nn.LSTM: each weight row is
     stored as int8 with one float scale, and each call quantizes what the weights multiply
     (x, h) per row to 8 bits with a scale from its largest magnitude; integer dot products
-    (AVX512_VNNI ``vpdpbusd``, else AVX2 ``vpmaddubsw``: ``cpu_info()["int8_matmul"]``), one float
+    (AVX512_VNNI ``vpdpbusd``, else AVX512BW or AVX2 ``vpmaddubsw``: ``cpu_info()["int8_matmul"]``), one float
     multiply per output. A quarter of float32's bytes per step: the batch-1 win. Outputs
     differ from float32 by ~1e-2 (measured in tests/test_int8.py); check your task's metric.
     """

@@ -2,17 +2,18 @@
 """Check that no AVX2/AVX-512 code in lstm_fast._core can run unless the dispatcher chose it.
 
 One wheel serves every x86-64 CPU: csrc/kernels_avx2.cpp, csrc/kernels_avx512.cpp,
-csrc/kernels_avx512bf16.cpp and csrc/kernels_avx512vnni.cpp are compiled with ISA flags,
+csrc/kernels_avx512bf16.cpp, csrc/kernels_avx512vnni.cpp and csrc/kernels_avx512bw.cpp are
+compiled with ISA flags,
 everything else for baseline x86-64 (SSE2), and csrc/cpu.cpp calls make_kernels_avx2/avx512
-(and make_bf16dot_avx512bf16, make_int8_avx512vnni) only when cpuid + xgetbv say the CPU
-and the OS can run them. That holds only if the build keeps the ISA code behind those
-four functions.
+(and make_bf16dot_avx512bf16, make_int8_avx512vnni, make_int8_avx512bw) only when cpuid +
+xgetbv say the CPU and the OS can run them. That holds only if the build keeps the ISA code
+behind those five functions.
 This script checks it on the compiled code (x86-64 ELF, GNU binutils' nm/objdump/readelf):
 
 1. Each ISA object (kernels_avx2.cpp.o, kernels_avx512.cpp.o, kernels_avx512bf16.cpp.o,
-   kernels_avx512vnni.cpp.o) defines exactly one symbol with external linkage, its entry
-   (``lstm_fast::make_kernels_<isa>()``, ``make_bf16dot_avx512bf16()``,
-   ``make_int8_avx512vnni()``); everything else in
+   kernels_avx512vnni.cpp.o, kernels_avx512bw.cpp.o) defines exactly one symbol with external
+   linkage, its entry (``lstm_fast::make_kernels_<isa>()``, ``make_bf16dot_avx512bf16()``,
+   ``make_int8_avx512vnni()``, ``make_int8_avx512bw()``); everything else in
    it is local (anonymous namespace). A global or weak symbol there (an inline function,
    a template instantiation of std::) could be picked by the linker for calls from
    the portable code: the classic way AVX code leaks into the generic path.
@@ -55,10 +56,12 @@ import zipfile
 from pathlib import Path
 
 ISA_OBJECTS = {"avx2": "kernels_avx2.cpp.o", "avx512": "kernels_avx512.cpp.o",
-               "avx512bf16": "kernels_avx512bf16.cpp.o", "avx512vnni": "kernels_avx512vnni.cpp.o"}
+               "avx512bf16": "kernels_avx512bf16.cpp.o", "avx512vnni": "kernels_avx512vnni.cpp.o",
+               "avx512bw": "kernels_avx512bw.cpp.o"}
 ALLOWED_EXPORT = {"avx2": "lstm_fast::make_kernels_avx2()", "avx512": "lstm_fast::make_kernels_avx512()",
                   "avx512bf16": "lstm_fast::make_bf16dot_avx512bf16()",
-                  "avx512vnni": "lstm_fast::make_int8_avx512vnni()"}
+                  "avx512vnni": "lstm_fast::make_int8_avx512vnni()",
+                  "avx512bw": "lstm_fast::make_int8_avx512bw()"}
 DISPATCHER_OBJECT = "cpu.cpp.o"
 
 # Instruction prefixes objdump prints as separate words before the mnemonic.
@@ -317,7 +320,7 @@ def check(build_dir: Path, wheel: Path | None, verbose: bool) -> list[str]:
             isa_objs.items()}
     if not any(r.startswith("%ymm") for r in regs["avx2"]) or any(r.startswith("%zmm") for r in regs["avx2"]):
         errors.append("kernels_avx2.cpp.o should use ymm registers and no zmm: its compile flags are wrong")
-    for isa in ("avx512", "avx512bf16", "avx512vnni"):
+    for isa in ("avx512", "avx512bf16", "avx512vnni", "avx512bw"):
         if not any(r.startswith("%zmm") for r in regs[isa]):
             errors.append(f"{ISA_OBJECTS[isa]} uses no zmm register: its compile flags are wrong")
     print(f"[4] register sanity: avx2 uses {sorted({r[:4] for r in regs['avx2']})}, "
@@ -366,6 +369,12 @@ SELF_TEST_SOURCES = {
             __m512i v = _mm512_loadu_si512(x);
             return float(_mm512_reduce_add_epi32(_mm512_dpbusd_epi32(v, v, v))); } }
         namespace lstm_fast { float (*make_int8_avx512vnni())(const float*) { return k; } }"""),
+    "kernels_avx512bw.cpp": ("-mavx512f -mavx512bw", """
+        #include <immintrin.h>
+        namespace { float k(const float* x) {
+            __m512i v = _mm512_loadu_si512(x);
+            return float(_mm512_reduce_add_epi32(_mm512_madd_epi16(_mm512_maddubs_epi16(v, v), v))); } }
+        namespace lstm_fast { float (*make_int8_avx512bw())(const float*) { return k; } }"""),
     "cpu.cpp": ("-mavx2 -ffast-math", """
         float dot(const float* x, int n) { float s = 0; for (int i = 0; i < n; ++i) s += x[i] * x[i]; return s; }"""),
     "lstm.cpp": ("", """

@@ -73,3 +73,47 @@ def test_unknown_isa_fails_the_import_clearly(value):
                           cwd=NEUTRAL_CWD)
     assert proc.returncode != 0
     assert "LSTM_FAST_ISA" in proc.stderr and "not a compiled path" in proc.stderr
+
+
+INT8_SCRIPT = r"""
+import json
+import numpy as np
+import lstm_fast
+rng = np.random.default_rng(1)
+out = {"int8": lstm_fast.cpu_info()["int8_matmul"], "cases": []}
+for B, T, I, H, kw in [(1, 7, 5, 17, {}), (3, 6, 33, 40, dict(num_layers=2, bidirectional=True)),
+                       (7, 5, 64, 64, {}), (1, 1, 256, 256, {}), (5, 4, 9, 33, dict(proj_size=7))]:
+    m = lstm_fast.LSTM(I, H, seed=H, weights_dtype="int8", **kw)
+    x = rng.standard_normal((T, B, I)).astype(np.float32)
+    y, (h, c) = m(x)
+    out["cases"].append([y.tolist(), h.tolist(), c.tolist()])
+print(json.dumps(out))
+"""
+
+
+def run_int8(path):
+    env = dict(os.environ, LSTM_FAST_INT8=path)
+    proc = subprocess.run([sys.executable, "-c", INT8_SCRIPT], env=env, capture_output=True, text=True, timeout=120,
+                          cwd=NEUTRAL_CWD)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+@pytest.mark.parametrize("path", lstm_fast.cpu_info()["int8_supported"])
+def test_every_int8_path_gives_the_integers_of_the_plainest(path):
+    # Every int8 path computes the same integer dot products (kernels_impl.h), so the same
+    # floats: compared with the ISA's plainest path (the last one listed: emulated or avx2).
+    got = run_int8(path)
+    base = run_int8(lstm_fast.cpu_info()["int8_supported"][-1])
+    assert got["int8"] == path
+    for case, ref in zip(got["cases"], base["cases"]):
+        for a, b in zip(case, ref):
+            np.testing.assert_allclose(np.array(a), np.array(b), rtol=0, atol=1e-6)
+
+
+def test_unknown_int8_path_fails_the_import_clearly():
+    env = dict(os.environ, LSTM_FAST_INT8="avx1024")
+    proc = subprocess.run([sys.executable, "-c", "import lstm_fast"], env=env, capture_output=True, text=True, timeout=60,
+                          cwd=NEUTRAL_CWD)
+    assert proc.returncode != 0
+    assert "LSTM_FAST_INT8=avx1024" in proc.stderr and "int8 path" in proc.stderr

@@ -313,6 +313,16 @@ constexpr int64_t kSplitDirectionWork = 1 << 18;   // per-direction total to run
 // (9 MiB) 1.02x, bf16 H=768 and 1024 (8 MiB) 1.02-1.04x, int8 H=512 (1 MiB) 1.16x, B=2
 // H=256 1.14x in favour of splitting; fp32 H=192 (0.56 L2) 0.80x, B=4 H=256 0.98x against.
 constexpr int64_t kSplitDirsMaxBatch = 2;
+// Rows per thread from which a batch is split by rows rather than each step by blocks
+// (run()): a step split by blocks waits at a barrier and fetches the other core's h lines
+// every step; with the rows split, nothing is shared, and from 4 rows per thread the step
+// stays compute-bound even with all the weights streaming from L3 (4 rows × 2 flops per
+// 4-byte weight against ~110 GFLOP/s and ~87 GB/s on Zen 4). A/B on Zen 4, 2 threads, rows
+// against blocks: (8,64,128,256) 1.09x, (32,64,128,256) 1.05x, (12,32,128,128) 1.07x, two
+// layers (16,32,128,128) 1.04-1.09x, (8,32,64,64) 1.19x, (16,64,128,256) 1.00x; at 2 rows per
+// thread ((4,128,128,256), in a first try from Python threads) 0.86x. Directions already on
+// their own cores (parallel_dirs) keep that.
+constexpr int64_t kBatchSplitRows = 4;
 constexpr double kSplitDirsMinL2 = 0.75;  // W_hh bytes / L2 bytes
 constexpr size_t kKeepWorkspaceBytes = size_t(64) << 20;
 // Input-projection chunk: 128 KiB of gate rows. A batch that fills it with one step's rows
@@ -393,7 +403,7 @@ void LstmModel::forward(const ForwardArgs& a) const {
 }
 
 template <class Wt>
-void LstmModel::run(const ForwardArgs& a) const {
+void LstmModel::run(const ForwardArgs& a, int max_threads, bool validated) const {
     const Kernels& kt = kernels();
     const GemmKernels<Wt>& K = [&]() -> const GemmKernels<Wt>& {
         if constexpr (std::is_same_v<Wt, float>)
@@ -414,37 +424,41 @@ void LstmModel::run(const ForwardArgs& a) const {
         max_len = 0;
         for (int64_t b = 0; b < B; ++b) {
             const int64_t n = a.lengths[b];
-            if (n < 0 || n > T)
+            if (!validated && (n < 0 || n > T))
                 throw std::invalid_argument("lengths[" + str(b) + "] = " + str(n) + " is out of range [0, " + str(T) +
                                             "] (T, the input's sequence length)");
             max_len = std::max(max_len, n);
         }
     }
     auto len = [&](int64_t b) { return a.lengths ? a.lengths[b] : T; };
-    for (int64_t b = 0; b < B; ++b)
-        for (int64_t t = 0; t < len(b); ++t)
-            if (!all_finite(a.x.data + t * a.x.t_stride + b * a.x.b_stride, s.input_size))
-                throw std::invalid_argument("input contains NaN or infinite values (at time step " + str(t) +
-                                            ", batch element " + str(b) + ")");
-    if (a.h0 && !all_finite(a.h0, L * D * B * R)) throw std::invalid_argument("h_0 contains NaN or infinite values");
-    if (matmul_ == MatmulType::Bfloat16) {
-        // Rounding to bfloat16 must not overflow to infinity.
+    const int64_t SB = a.state_batch ? a.state_batch : B, SB0 = a.state_b0;  // the states' layout
+    if (!validated) {
         for (int64_t b = 0; b < B; ++b)
             for (int64_t t = 0; t < len(b); ++t)
-                if (!all_bf16_finite(a.x.data + t * a.x.t_stride + b * a.x.b_stride, s.input_size))
-                    throw std::invalid_argument("input value too large for the bfloat16 matmul (|x| >= 3.396e38) at time step " +
-                                                str(t) + ", batch element " + str(b));
-        if (a.h0 && !all_bf16_finite(a.h0, L * D * B * R))
-            throw std::invalid_argument("h_0 value too large for the bfloat16 matmul (|h| >= 3.396e38)");
+                if (!all_finite(a.x.data + t * a.x.t_stride + b * a.x.b_stride, s.input_size))
+                    throw std::invalid_argument("input contains NaN or infinite values (at time step " + str(t) +
+                                                ", batch element " + str(b) + ")");
+        if (a.h0 && !all_finite(a.h0, L * D * SB * R)) throw std::invalid_argument("h_0 contains NaN or infinite values");
+        if (matmul_ == MatmulType::Bfloat16) {
+            // Rounding to bfloat16 must not overflow to infinity.
+            for (int64_t b = 0; b < B; ++b)
+                for (int64_t t = 0; t < len(b); ++t)
+                    if (!all_bf16_finite(a.x.data + t * a.x.t_stride + b * a.x.b_stride, s.input_size))
+                        throw std::invalid_argument(
+                            "input value too large for the bfloat16 matmul (|x| >= 3.396e38) at time step " + str(t) +
+                            ", batch element " + str(b));
+            if (a.h0 && !all_bf16_finite(a.h0, L * D * SB * R))
+                throw std::invalid_argument("h_0 value too large for the bfloat16 matmul (|h| >= 3.396e38)");
+        }
+        if (a.c0 && !all_finite(a.c0, L * D * SB * H)) throw std::invalid_argument("c_0 contains NaN or infinite values");
     }
-    if (a.c0 && !all_finite(a.c0, L * D * B * H)) throw std::invalid_argument("c_0 contains NaN or infinite values");
 
     // --- sizes and workspace.
     const int64_t Hp = nb * W, Hq = std::max(Hp, proj_blocks_ * W);
     const int64_t gate_row = 4 * Hp;
     const int64_t chunk = std::max<int64_t>(1, std::min<int64_t>(std::max<int64_t>(max_len, 1),
                                                                   kChunkFloats / std::max<int64_t>(1, B * gate_row)));
-    const int64_t threads = get_num_threads();
+    const int64_t threads = max_threads > 0 ? std::min(max_threads, get_num_threads()) : get_num_threads();
     const double step_work = 4.0 * double(H) * double(R) * double(B);  // double: a heuristic, never overflows
     // Bytes of one direction's W_hh, read every step, against this core's caches.
     const double rec_bytes = 4.0 * double(H) * double(R) *
@@ -454,6 +468,26 @@ void LstmModel::run(const ForwardArgs& a) const {
     const bool steps_beat_dirs = B <= kSplitDirsMaxBatch && rec_bytes > kSplitDirsMinL2 * l2;
     const bool parallel_dirs = D == 2 && threads >= 2 && !steps_beat_dirs &&
                                step_work * double(max_len) >= double(kSplitDirectionWork);
+    // Batch split: from kBatchSplitRows rows per thread, each thread runs its own rows through
+    // every step and layer, with no barrier at all. Rows are independent: each part gives
+    // exactly what a call with its rows alone gives (tests/test_threads.py).
+    if (threads >= 2 && !parallel_dirs && B >= 2 * kBatchSplitRows) {
+        const int parts = int(std::min<int64_t>(threads, B / kBatchSplitRows));
+        parallel_run(parts, [&](int tid, int nt) {
+            for (int p = tid; p < parts; p += nt) {
+                const int64_t b0 = B * p / parts, b1 = B * (p + 1) / parts;
+                ForwardArgs part = a;
+                part.x.data = a.x.data + b0 * a.x.b_stride;
+                part.y.data = a.y.data + b0 * a.y.b_stride;
+                part.batch = b1 - b0;
+                part.lengths = a.lengths ? a.lengths + b0 : nullptr;
+                part.state_batch = SB;
+                part.state_b0 = SB0 + b0;
+                run<Wt>(part, 1, true);
+            }
+        });
+        return;
+    }
     const int64_t by_work = std::max<int64_t>(int64_t(std::min(step_work / double(kSplitStepWork), 1024.0)),
                                               max_len > 1 && rec_bytes > l1d ? 2 : 1);
     const int dir_threads = int(std::max<int64_t>(
@@ -626,8 +660,8 @@ void LstmModel::run(const ForwardArgs& a) const {
         }
         if (tid == 0) {
             for (int64_t b = 0; b < B; ++b) {
-                std::memcpy(a.h_n + (idx * B + b) * R, sc.h[len(b) & 1] + b * Hq, size_t(R) * sizeof(float));
-                std::memcpy(a.c_n + (idx * B + b) * H, sc.c + b * Hp, size_t(H) * sizeof(float));
+                std::memcpy(a.h_n + (idx * SB + SB0 + b) * R, sc.h[len(b) & 1] + b * Hq, size_t(R) * sizeof(float));
+                std::memcpy(a.c_n + (idx * SB + SB0 + b) * H, sc.c + b * Hp, size_t(H) * sizeof(float));
             }
         }
     };
@@ -638,10 +672,10 @@ void LstmModel::run(const ForwardArgs& a) const {
         for (int64_t b = 0; b < B; ++b) {
             float* h = sc.h[0] + b * Hq;
             std::memset(h, 0, size_t(Hq) * sizeof(float));
-            if (a.h0) std::memcpy(h, a.h0 + (idx * B + b) * R, size_t(R) * sizeof(float));
+            if (a.h0) std::memcpy(h, a.h0 + (idx * SB + SB0 + b) * R, size_t(R) * sizeof(float));
             float* c = sc.c + b * Hp;
             std::memset(c, 0, size_t(Hp) * sizeof(float));
-            if (a.c0) std::memcpy(c, a.c0 + (idx * B + b) * H, size_t(H) * sizeof(float));
+            if (a.c0) std::memcpy(c, a.c0 + (idx * SB + SB0 + b) * H, size_t(H) * sizeof(float));
         }
     };
 
@@ -665,7 +699,7 @@ void LstmModel::run(const ForwardArgs& a) const {
                     });
                     continue;
                 }
-                const int n = std::min<int>(dir_threads, get_num_threads());
+                const int n = std::min<int>(dir_threads, int(threads));
                 SpinBarrier bar(n);
                 parallel_run(n, [&](int tid, int nt) { run_direction(layer, d, scratch[0], tid, nt, &bar, nullptr); });
             }

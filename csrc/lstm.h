@@ -83,6 +83,11 @@ struct ForwardArgs {
     SeqOut y;                         // (T, B, D·R)
     float* h_n = nullptr;             // (L·D, B, R) contiguous
     float* c_n = nullptr;             // (L·D, B, H) contiguous
+    // The states' layout, when these B rows are rows [state_b0, state_b0 + B) of a larger
+    // batch of state_batch (lstm.cpp's batch split): h0[(l·state_batch + state_b0 + b)·R].
+    // 0: state_batch = B, state_b0 = 0.
+    int64_t state_batch = 0;
+    int64_t state_b0 = 0;
 };
 
 // 64-byte aligned buffer, zero-filled.
@@ -173,8 +178,10 @@ class LstmModel {
         PackedMatrices<QMatrix> i8;     // filled for WeightType::Int8
         AlignedFloats bias;       // packed (nb, 4W): b_ih + b_hh, always float
     };
+    // threads: at most this many (0: get_num_threads()); validated: the caller checked the
+    // inputs already (a part of a batch split).
     template <class Wt>
-    void run(const ForwardArgs& args) const;
+    void run(const ForwardArgs& args, int threads = 0, bool validated = false) const;
     template <class Wt>
     static const PackedMatrices<Wt>& matrices(const Direction& d);
 

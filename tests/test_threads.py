@@ -85,3 +85,35 @@ def test_default_thread_count_follows_the_cpu_affinity(tmp_path):
                                         ("100000 0", 0.0), ("12x 100000", 0.0)])
 def test_cgroup_cpu_quota_parsing(text, cpus):
     assert lstm_fast._core._cpu_quota_from_cgroup(text) == cpus
+
+
+@pytest.mark.parametrize("kw", [dict(num_layers=2, proj_size=5), dict(bidirectional=True), dict(batch_first=True),
+                                dict(matmul_dtype="bfloat16"), dict(weights_dtype="int8")])
+@pytest.mark.parametrize("B", [8, 9, 17])
+def test_a_batch_split_across_threads_computes_each_part_as_a_call_alone(B, kw):
+    # From 4 rows per thread a call splits its batch by rows (csrc/lstm.cpp, kBatchSplitRows):
+    # with 2 threads, rows [0, B/2) and [B/2, B) each run as if called alone, states,
+    # lengths and outputs at their offsets. (Small enough that no direction runs on its own core.)
+    m = lstm_fast.LSTM(7, 16, seed=B, **kw)
+    rng = np.random.default_rng(B)
+    T, D = 6, 2 if kw.get("bidirectional") else 1
+    LD, R = kw.get("num_layers", 1) * D, kw.get("proj_size", 0) or 16
+    bf = kw.get("batch_first", False)
+    x = rng.standard_normal((B, T, 7) if bf else (T, B, 7)).astype(np.float32)
+    h0 = rng.standard_normal((LD, B, R)).astype(np.float32)
+    c0 = rng.standard_normal((LD, B, 16)).astype(np.float32)
+    lengths = rng.integers(0, T + 1, size=B)
+    old = lstm_fast.get_num_threads()
+    try:
+        lstm_fast.set_num_threads(2)
+        y, (h, c) = m(x, (h0, c0), lengths=lengths)
+        lstm_fast.set_num_threads(1)
+        for b0, b1 in [(0, B // 2), (B // 2, B)]:
+            xp = x[b0:b1] if bf else x[:, b0:b1]
+            yp, (hp, cp) = m(np.ascontiguousarray(xp), (h0[:, b0:b1].copy(), c0[:, b0:b1].copy()),
+                             lengths=lengths[b0:b1])
+            np.testing.assert_array_equal(y[b0:b1] if bf else y[:, b0:b1], yp)
+            np.testing.assert_array_equal(h[:, b0:b1], hp)
+            np.testing.assert_array_equal(c[:, b0:b1], cp)
+    finally:
+        lstm_fast.set_num_threads(old)

@@ -36,12 +36,16 @@ print(json.dumps(out))
 NEUTRAL_CWD = tempfile.gettempdir()
 
 
-def run_with_isa(isa):
-    env = dict(os.environ, LSTM_FAST_ISA=isa)
-    proc = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, timeout=120,
+def run_script(script, **env_vars):
+    env = dict(os.environ, **env_vars)
+    proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120,
                           cwd=NEUTRAL_CWD)
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
+
+
+def run_with_isa(isa):
+    return run_script(SCRIPT, LSTM_FAST_ISA=isa)
 
 
 def test_cpu_info_reports_a_supported_compiled_path():
@@ -92,11 +96,7 @@ print(json.dumps(out))
 
 
 def run_int8(path):
-    env = dict(os.environ, LSTM_FAST_INT8=path)
-    proc = subprocess.run([sys.executable, "-c", INT8_SCRIPT], env=env, capture_output=True, text=True, timeout=120,
-                          cwd=NEUTRAL_CWD)
-    assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout)
+    return run_script(INT8_SCRIPT, LSTM_FAST_INT8=path)
 
 
 @pytest.mark.parametrize("path", lstm_fast.cpu_info()["int8_supported"])

@@ -323,6 +323,15 @@ constexpr int64_t kSplitDirsMaxBatch = 2;
 // thread ((4,128,128,256), in a first try from Python threads) 0.86x. Directions already on
 // their own cores (parallel_dirs) keep that.
 constexpr int64_t kBatchSplitRows = 4;
+// Fewer rows per thread (2 or 3) make the step bandwidth-bound when the weights stream from
+// L3, where splitting each step's blocks halves every core's bytes; but when one layer's
+// weights (both directions) fit kBatchSplitMaxL2 of a core's L2, the rows split still wins.
+// A/B on Zen 4, 2 threads, rows against blocks (three runs, a noisy phase): (4,32,64,64)
+// 1.11-1.50x, two layers (6,32,128,128) 1.05-1.38x, (4,32,128,128) 1.05-1.30x (weights
+// 128-512 KiB); with the weights past L2 (split anyway, to see): (4,64,128,256) 0.97x,
+// (4,128,256,512) 0.87x, so those keep the blocks split.
+constexpr int64_t kBatchSplitMinRows = 2;
+constexpr double kBatchSplitMaxL2 = 0.75;
 constexpr double kSplitDirsMinL2 = 0.75;  // W_hh bytes / L2 bytes
 constexpr size_t kKeepWorkspaceBytes = size_t(64) << 20;
 // Input-projection chunk: 128 KiB of gate rows. A batch that fills it with one step's rows
@@ -471,8 +480,12 @@ void LstmModel::run(const ForwardArgs& a, int max_threads, bool validated) const
     // Batch split: from kBatchSplitRows rows per thread, each thread runs its own rows through
     // every step and layer, with no barrier at all. Rows are independent: each part gives
     // exactly what a call with its rows alone gives (tests/test_threads.py).
-    if (threads >= 2 && !parallel_dirs && B >= 2 * kBatchSplitRows) {
-        const int parts = int(std::min<int64_t>(threads, B / kBatchSplitRows));
+    double layer_bytes = 0;  // the largest layer's weights, both directions
+    for (int64_t l = 0; l < L; ++l)
+        layer_bytes = std::max(layer_bytes, double(D) * rec_bytes / double(R) * double(s.layer_input(l) + R));
+    const int64_t min_rows = layer_bytes <= kBatchSplitMaxL2 * l2 ? kBatchSplitMinRows : kBatchSplitRows;
+    if (threads >= 2 && !parallel_dirs && B >= 2 * min_rows) {
+        const int parts = int(std::min<int64_t>(threads, B / min_rows));
         parallel_run(parts, [&](int tid, int nt) {
             for (int p = tid; p < parts; p += nt) {
                 const int64_t b0 = B * p / parts, b1 = B * (p + 1) / parts;

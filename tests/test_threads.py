@@ -89,9 +89,10 @@ def test_cgroup_cpu_quota_parsing(text, cpus):
 
 @pytest.mark.parametrize("kw", [dict(num_layers=2, proj_size=5), dict(bidirectional=True), dict(batch_first=True),
                                 dict(matmul_dtype="bfloat16"), dict(weights_dtype="int8")])
-@pytest.mark.parametrize("B", [8, 9, 17])
+@pytest.mark.parametrize("B", [4, 5, 8, 9, 17])
 def test_a_batch_split_across_threads_computes_each_part_as_a_call_alone(B, kw):
-    # From 4 rows per thread a call splits its batch by rows (csrc/lstm.cpp, kBatchSplitRows):
+    # From 4 rows per thread (2 when the weights fit a core's L2, as here) a call splits its batch
+    # by rows (csrc/lstm.cpp, kBatchSplitRows, kBatchSplitMinRows):
     # with 2 threads, rows [0, B/2) and [B/2, B) each run as if called alone, states,
     # lengths and outputs at their offsets. (Small enough that no direction runs on its own core.)
     m = lstm_fast.LSTM(7, 16, seed=B, **kw)

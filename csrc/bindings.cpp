@@ -277,6 +277,7 @@ PYBIND11_MODULE(_core, m) {
         d["int8_supported"] = info.int8_supported;
         d["l1d_cache_bytes"] = info.l1d_bytes;
         d["l2_cache_bytes"] = info.l2_bytes;
+        d["l3_cache_bytes"] = info.l3_bytes;
         return d;
     });
     m.def("set_num_threads", &lstm_fast::set_num_threads, py::arg("n"));

@@ -3,6 +3,7 @@
 // LSTM_FAST_ISA forces a path.
 #include <cstdint>
 #include <cstdlib>
+#include <fstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -24,9 +25,10 @@
 namespace lstm_fast {
 namespace {
 
-// One core's L1d and L2 sizes, which decide how lstm.cpp spreads bandwidth-bound work
-// over cores. glibc answers from cpuid on x86-64; where the OS gives no figure: 32 KiB
-// and 1 MiB (the smallest L1d and a middling L2 of recent x86-64 and arm64 server cores).
+// One core's L1d and L2 sizes, and the L3 (l3_bytes below), decide how lstm.cpp spreads
+// bandwidth-bound work over cores. glibc answers from cpuid on x86-64; where the OS gives no
+// figure: 32 KiB and 1 MiB (the smallest L1d and a middling L2 of recent x86-64 and arm64
+// server cores), and 4 MiB of L3 (small: a wrong guess keeps a big batch's blocks split).
 #if defined(_SC_LEVEL1_DCACHE_SIZE) && defined(_SC_LEVEL2_CACHE_SIZE)
 constexpr int kL1dName = _SC_LEVEL1_DCACHE_SIZE, kL2Name = _SC_LEVEL2_CACHE_SIZE;
 int64_t cache_bytes(int name, int64_t fallback) {
@@ -37,6 +39,26 @@ int64_t cache_bytes(int name, int64_t fallback) {
 constexpr int kL1dName = 0, kL2Name = 0;
 int64_t cache_bytes(int, int64_t fallback) { return fallback; }
 #endif
+
+// The L3 from Linux's sysfs (cpu0's level-3 cache, "32768K"): glibc's sysconf answer can
+// be far off in a VM (320 MiB on a Zen 4 guest whose cache is 32 MiB).
+int64_t l3_bytes(int64_t fallback) {
+#if defined(__linux__)
+    for (int i = 0; i < 8; ++i) {
+        const std::string dir = "/sys/devices/system/cpu/cpu0/cache/index" + std::to_string(i) + "/";
+        std::ifstream level(dir + "level"), size(dir + "size");
+        int lv = 0;
+        std::string text;
+        if (!(level >> lv) || lv != 3 || !(size >> text)) continue;
+        char* end = nullptr;
+        const double v = std::strtod(text.c_str(), &end);
+        const double unit = *end == 'K' ? 1024.0 : *end == 'M' ? 1024.0 * 1024.0 : 1.0;
+        const double bytes = v * unit;
+        if (bytes >= double(256 << 10) && bytes <= double(int64_t(1) << 32)) return int64_t(bytes);
+    }
+#endif
+    return fallback;
+}
 
 struct Features {
     bool avx2_fma = false;
@@ -193,6 +215,7 @@ Choice choose() {
     c.kernels.int8_isa = pick->name;
     c.info.l1d_bytes = cache_bytes(kL1dName, int64_t(32) << 10);
     c.info.l2_bytes = cache_bytes(kL2Name, int64_t(1) << 20);
+    c.info.l3_bytes = l3_bytes(int64_t(4) << 20);
     c.info.bf16_matmul = c.kernels.bf16dot_isa;
     c.info.int8_matmul = c.kernels.int8_isa;
     return c;

@@ -127,6 +127,7 @@ struct CpuInfo {
     std::vector<std::string> int8_supported;  // the int8 paths this CPU can run, best first
     int64_t l1d_bytes = 0;               // one core's L1 data cache (the OS's figure, or 32 KiB)
     int64_t l2_bytes = 0;                // one core's L2 cache (the OS's figure, or 1 MiB if it has none)
+    int64_t l3_bytes = 0;                // the L3 the cores share (the OS's figure, or 4 MiB if it has none)
 };
 
 // The kernel table for this process: chosen on first use from the CPU's features,

@@ -332,6 +332,11 @@ constexpr int64_t kBatchSplitRows = 4;
 // (4,128,256,512) 0.87x, so those keep the blocks split.
 constexpr int64_t kBatchSplitMinRows = 2;
 constexpr double kBatchSplitMaxL2 = 0.75;
+// And with 4 rows per thread, the weights must still come from L3: each thread reads all of
+// them every step, which from DRAM (one layer past the L3) costs more than the barrier saved.
+// A/B at B = 8, 2 threads: weights 6 MiB 1.09x, 12 MiB 1.07x (rows split); 15 MiB 0.82x,
+// 24 MiB 0.79x, 32 MiB 0.76x (L3 32 MiB): past kBatchSplitMaxL3 of the L3 the blocks stay split.
+constexpr double kBatchSplitMaxL3 = 0.375;
 constexpr double kSplitDirsMinL2 = 0.75;  // W_hh bytes / L2 bytes
 constexpr size_t kKeepWorkspaceBytes = size_t(64) << 20;
 // Input-projection chunk: 128 KiB of gate rows. A batch that fills it with one step's rows
@@ -483,8 +488,10 @@ void LstmModel::run(const ForwardArgs& a, int max_threads, bool validated) const
     double layer_bytes = 0;  // the largest layer's weights, both directions
     for (int64_t l = 0; l < L; ++l)
         layer_bytes = std::max(layer_bytes, double(D) * rec_bytes / double(R) * double(s.layer_input(l) + R));
-    const int64_t min_rows = layer_bytes <= kBatchSplitMaxL2 * l2 ? kBatchSplitMinRows : kBatchSplitRows;
-    if (threads >= 2 && !parallel_dirs && B >= 2 * min_rows) {
+    const int64_t min_rows = layer_bytes <= kBatchSplitMaxL2 * l2                 ? kBatchSplitMinRows
+                             : layer_bytes <= kBatchSplitMaxL3 * double(cpu.l3_bytes) ? kBatchSplitRows
+                                                                                      : 0;  // never
+    if (threads >= 2 && !parallel_dirs && min_rows > 0 && B >= 2 * min_rows) {
         const int parts = int(std::min<int64_t>(threads, B / min_rows));
         parallel_run(parts, [&](int tid, int nt) {
             for (int p = tid; p < parts; p += nt) {

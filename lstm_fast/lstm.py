@@ -15,7 +15,7 @@ __all__ = ["LSTM", "cpu_info", "weight_shapes"]
 
 def cpu_info() -> dict:
     """Which kernel path runs and why: ``{"isa", "reason", "compiled", "supported", "bf16_matmul", "int8_matmul",
-    "int8_supported", "l1d_cache_bytes", "l2_cache_bytes"}``.
+    "int8_supported", "l1d_cache_bytes", "l2_cache_bytes", "l3_cache_bytes"}``.
 
     ``bf16_matmul`` is ``"avx512_bf16"`` when ``matmul_dtype="bfloat16"`` runs on the CPU's
     vdpbf16ps instruction, ``"emulated"`` otherwise (same numbers, float32 speed);
@@ -24,8 +24,9 @@ def cpu_info() -> dict:
     256 bits) or ``"emulated"`` (plain integer loops); all give the same integers.
     ``int8_supported`` lists the paths this CPU can run, best first.
     ``l1d_cache_bytes`` and ``l2_cache_bytes`` are one core's caches as the OS reports them
-    (32 KiB and 1 MiB if it does not): they decide whether a small step is split across
-    cores and whether a bidirectional layer runs its directions on separate cores.
+    (32 KiB and 1 MiB if it does not), ``l3_cache_bytes`` the shared L3 (4 MiB if unknown):
+    they decide whether a small step is split across cores, whether a bidirectional layer
+    runs its directions on separate cores, and whether a batch is split by rows.
 
     ``LSTM_FAST_ISA=generic|baseline|avx2|avx512`` (read at import) forces a path, and
     ``LSTM_FAST_INT8=`` one of ``int8_supported`` the int8 path.

@@ -52,6 +52,8 @@ def test_cpu_info_reports_a_supported_compiled_path():
     info = lstm_fast.cpu_info()
     assert info["isa"] in info["compiled"] and info["isa"] in info["supported"]
     assert "generic" in info["compiled"] and info["reason"]
+    assert info["l1d_cache_bytes"] >= 16 << 10 and info["l2_cache_bytes"] >= 16 << 10
+    assert info["l3_cache_bytes"] >= 256 << 10  # sysfs, or the 4 MiB fallback
 
 
 @pytest.mark.parametrize("isa", lstm_fast.cpu_info()["supported"])

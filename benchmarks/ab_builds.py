@@ -21,7 +21,8 @@ layers, bidirectional, one streaming step per call with the state carried (T = 1
 the opt-in weight storage. Printed per shape: each build's median over the rounds of
 its per-slice medians (µs), and for each build after the first, the ratio first / this
 (> 1: this build is faster) with the median and interquartile range of the per-round
-ratios: a ratio whose IQR straddles 1 is noise.
+ratios: a ratio whose IQR straddles 1 is noise. With --tail, also each build's p99 over every call of
+every round pooled (rare slow phases land in a few rounds, which per-round figures would miss).
 """
 
 from __future__ import annotations
@@ -115,10 +116,11 @@ def worker(build: str, threads: int, shapes: list[str]) -> None:
             t0 = time.perf_counter_ns()
             f()
             times.append(time.perf_counter_ns() - t0)
-        print(float(np.median(times)) / 1e3, flush=True)
+        # The slice's median (µs), then every call's time (ns) for the pooled tail (--tail).
+        print(float(np.median(times)) / 1e3, " ".join(map(str, times)), flush=True)
 
 
-def run(builds: list[str], shapes: list[str], rounds: int, threads: int, slice_s: float) -> dict:
+def run(builds: list[str], shapes: list[str], rounds: int, threads: int, slice_s: float, tail: bool = False) -> dict:
     import numpy as np
 
     for s in shapes:
@@ -145,6 +147,7 @@ def run(builds: list[str], shapes: list[str], rounds: int, threads: int, slice_s
             raise SystemExit(f"the worker for {b} failed to start")
         procs.append(p)
     res = {b: {s: [] for s in shapes} for b in builds}
+    calls = {b: {s: [] for s in shapes} for b in builds}  # every call's time (ns)
     pause = 0.01 if threads == 1 else 0.05  # let another thread pool go idle between slices
     for r in range(rounds):
         order = list(range(len(builds)))
@@ -154,7 +157,9 @@ def run(builds: list[str], shapes: list[str], rounds: int, threads: int, slice_s
                 time.sleep(pause)
                 procs[k].stdin.write(f"{j} {slice_s}\n")
                 procs[k].stdin.flush()
-                res[builds[k]][shape].append(float(procs[k].stdout.readline()))
+                fields = procs[k].stdout.readline().split()
+                res[builds[k]][shape].append(float(fields[0]))
+                calls[builds[k]][shape].extend(int(t) for t in fields[1:])
     for p in procs:
         p.stdin.close()
         p.wait()
@@ -171,6 +176,16 @@ def run(builds: list[str], shapes: list[str], rounds: int, threads: int, slice_s
             row[b + ":round_ratio_iqr"] = [float(np.percentile(rr, 25)), float(np.median(rr)), float(np.percentile(rr, 75))]
             line += (f"  {Path(b).name}={np.median(v):10.1f}  ratio {np.median(a) / np.median(v):.3f}"
                      f" (per round {np.median(rr):.3f}, IQR {np.percentile(rr, 25):.3f}-{np.percentile(rr, 75):.3f})")
+        if tail:
+            # The tail over every call of every round (the rare slow phases land in some
+            # rounds only, so a per-round p99 would miss them).
+            p99 = {b: float(np.percentile(calls[b][shape], 99)) / 1e3 for b in builds}
+            line += "\n" + " " * 29 + "p99 " + "  ".join(
+                f"{Path(b).name}={p99[b]:.1f} (p99/median {p99[b] / row[b]:.2f})" for b in builds)
+            for b in builds[1:]:
+                line += f"  p99 ratio {p99[builds[0]] / p99[b]:.3f}"
+            for b in builds:
+                row[b + ":p99"] = p99[b]
         print(line, flush=True)
         out[shape] = row
     return out
@@ -190,6 +205,7 @@ def main(argv: list[str] | None = None) -> None:
     rp.add_argument("--threads", type=int, default=1)
     rp.add_argument("--slice", type=float, default=0.12, help="seconds per build per shape per round")
     rp.add_argument("--json", type=Path, help="also write the medians and ratios here")
+    rp.add_argument("--tail", action="store_true", help="also the p99 of every call, pooled over the rounds")
     rp.add_argument("builds", nargs="+")
     if "--" not in argv:
         args = ap.parse_args(argv)
@@ -202,7 +218,7 @@ def main(argv: list[str] | None = None) -> None:
     shapes = argv[cut + 1:]
     if args.cmd != "run" or not shapes or len(args.builds) < 2:
         ap.error("usage: run [options] BUILD_A BUILD_B ... -- SHAPE ...")
-    out = run(args.builds, shapes, args.rounds, args.threads, args.slice)
+    out = run(args.builds, shapes, args.rounds, args.threads, args.slice, args.tail)
     if args.json:
         args.json.write_text(json.dumps({"threads": args.threads, "rounds": args.rounds, "results": out}, indent=1))
 

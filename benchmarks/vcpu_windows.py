@@ -4,7 +4,8 @@
 Runs the same fixed-work loop pinned to each CPU at once, in windows of 5 ms, and prints per
 CPU the median work per window, the share of windows below 0.8x that median, their speed,
 and how often both CPUs were slow in the same window. A 2-thread call waits at every step's
-barrier for the slower core, so windows where one CPU alone is slow make 2-thread calls slow.
+barrier for the slower core, so windows where one CPU alone is slow can slow 2-thread calls
+(on Zen 4 they were not what made the 2-thread p99: docs/performance.md, Zen 4, item 4).
 Also prints the kernel's steal time (/proc/stat) over the run: time the host did not run us.
 
     python benchmarks/vcpu_windows.py --seconds 60

@@ -75,7 +75,8 @@ def parse_shape(spec: str) -> dict:
 
 
 def worker(build: str, threads: int, shapes: list[str]) -> None:
-    """Builds the models, answers "index seconds" lines with the median µs of back-to-back calls."""
+    """Builds the models, answers "index seconds [tail]" lines with the median µs of back-to-back
+    calls, followed with tail = 1 by every call's time (ns)."""
     import gc
 
     # Only the snapshot's lstm_fast: drop an editable install's import hook.
@@ -108,7 +109,7 @@ def worker(build: str, threads: int, shapes: list[str]) -> None:
     print("ready", flush=True)
     gc.disable()
     for line in sys.stdin:
-        i, seconds = line.split()
+        i, seconds, *tail = line.split()
         f, seconds = calls[int(i)], float(seconds)
         times = []
         end = time.perf_counter() + seconds
@@ -116,8 +117,8 @@ def worker(build: str, threads: int, shapes: list[str]) -> None:
             t0 = time.perf_counter_ns()
             f()
             times.append(time.perf_counter_ns() - t0)
-        # The slice's median (µs), then every call's time (ns) for the pooled tail (--tail).
-        print(float(np.median(times)) / 1e3, " ".join(map(str, times)), flush=True)
+        each = " " + " ".join(map(str, times)) if tail == ["1"] else ""
+        print(f"{float(np.median(times)) / 1e3}{each}", flush=True)
 
 
 def run(builds: list[str], shapes: list[str], rounds: int, threads: int, slice_s: float, tail: bool = False) -> dict:
@@ -155,7 +156,7 @@ def run(builds: list[str], shapes: list[str], rounds: int, threads: int, slice_s
         for j, shape in enumerate(shapes):
             for k in order:
                 time.sleep(pause)
-                procs[k].stdin.write(f"{j} {slice_s}\n")
+                procs[k].stdin.write(f"{j} {slice_s} {int(tail)}\n")
                 procs[k].stdin.flush()
                 fields = procs[k].stdout.readline().split()
                 res[builds[k]][shape].append(float(fields[0]))

@@ -21,7 +21,7 @@
 // nothing where W_hh streams from L3 ((128,128,256) 1.00x, (64,300,256) 1.00x,
 // (60,256,256) 0.99x: the W_ih / P re-read comes from L3 too); P = 2, 3 lose (0.84-0.86x),
 // P = 5 (20 accumulators) is 0.97-1.03x. Not worth a second batch-1 kernel: not adopted.
-// Later that day, with the buffers 64-byte aligned (see Aligned64): P = 4 still 1.07-1.16x
+// Later that day, with the buffers 64-byte aligned (see Floats): P = 4 still 1.07-1.16x
 // here ((32,128,128) 1.14-1.16x, (16,64,64) 1.07-1.16x, (60,128,128) 1.09-1.12x,
 // (128,128,256) 1.04x). Then built into the package (the driver projecting the first group,
 // each batch-1 step the next group's part; no register spills in its inner loop) and timed
@@ -32,13 +32,13 @@
 // (120-137 us against 139-157 us for (32,128,128)), so less is left to hide: reverted.
 #include "vec_avx512.h"
 #include "kernels_impl.h"
+#include "lstm.h"
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <new>
 #include <random>
 #include <vector>
 
@@ -51,23 +51,10 @@ double now() { return std::chrono::duration<double>(std::chrono::steady_clock::n
 
 constexpr int W = 16;
 
-// 64-byte aligned storage, as the package's AlignedFloats: from plain std::vector<float>
-// (16 bytes past a line here) every 64-byte load spans two cache lines, which made the
-// first version of this prototype's sequential baseline ~25 % slower than the package.
-template <class T>
-struct Aligned64 {
-    using value_type = T;
-    Aligned64() = default;
-    template <class U>
-    Aligned64(const Aligned64<U>&) {}
-    T* allocate(size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t(64))); }
-    void deallocate(T* p, size_t) { ::operator delete(p, std::align_val_t(64)); }
-    template <class U>
-    bool operator==(const Aligned64<U>&) const { return true; }
-    template <class U>
-    bool operator!=(const Aligned64<U>&) const { return false; }
-};
-using Floats = std::vector<float, Aligned64<float>>;
+// Buffers: the package's 64-byte aligned AlignedFloats (lstm.h). From plain std::vector<float>
+// (16 bytes past a line here) every 64-byte load spans two cache lines, which made the first
+// version of this prototype's sequential baseline ~25 % slower than the package.
+using Floats = AlignedFloats;
 constexpr int kMaxP = 5;  // 5 rows x 4 gates = 20 accumulators + 4 recurrent + 4 weights + broadcasts
 
 // One block of one fused step: acc = g_t + h·W_hh (then the gates), and for the rows of the
@@ -126,18 +113,18 @@ int main(int argc, char** argv) {
     const int nb = H / W;
     std::mt19937 rng(1);
     std::uniform_real_distribution<float> u(-0.1f, 0.1f);
-    auto fill = [&](Floats& v) { for (auto& e : v) e = u(rng); };
+    auto fill = [&](Floats& v) { for (size_t i = 0; i < v.size(); ++i) v.data()[i] = u(rng); };
     Floats wih(size_t(nb) * I * 4 * W), whh(size_t(nb) * H * 4 * W), bias(4 * H), xs(size_t(T) * I);
     fill(wih), fill(whh), fill(bias), fill(xs);
-    for (auto& e : xs) e *= 10.0f;
+    for (size_t i = 0; i < xs.size(); ++i) xs.data()[i] *= 10.0f;
     Floats gs(size_t(T) * 4 * H), ys(size_t(T + 1) * H), cs(H), ys2(size_t(T + 1) * H);
     std::vector<const float*> xr(T);
     std::vector<float*> gr(T);
     for (int t = 0; t < T; ++t) xr[t] = xs.data() + size_t(t) * I, gr[t] = gs.data() + size_t(t) * 4 * H;
 
     auto sequential = [&](Floats& y) {
-        std::fill(cs.begin(), cs.end(), 0.0f);
-        std::fill(y.begin(), y.begin() + H, 0.0f);  // h_0
+        std::fill_n(cs.data(), cs.size(), 0.0f);
+        std::fill_n(y.data(), H, 0.0f);  // h_0
         input_projection<Isa, float>(xr.data(), T, I, wih.data(), bias.data(), gr.data(), 0, nb, false);
         for (int t = 0; t < T; ++t) {
             const float* g = gr[t];
@@ -150,8 +137,8 @@ int main(int argc, char** argv) {
         }
     };
     auto fused = [&](Floats& y) {
-        std::fill(cs.begin(), cs.end(), 0.0f);
-        std::fill(y.begin(), y.begin() + H, 0.0f);
+        std::fill_n(cs.data(), cs.size(), 0.0f);
+        std::fill_n(y.data(), H, 0.0f);
         input_projection<Isa, float>(xr.data(), P, I, wih.data(), bias.data(), gr.data(), 0, nb, false);
         for (int t = 0; t < T; ++t) {
             const int part = t % P, next = (t / P + 1) * P;
@@ -190,7 +177,7 @@ int main(int argc, char** argv) {
     sequential(ys);
     fused(ys2);
     float diff = 0.0f;
-    for (size_t i = 0; i < ys.size(); ++i) diff = std::max(diff, std::fabs(ys[i] - ys2[i]));
+    for (size_t i = 0; i < ys.size(); ++i) diff = std::max(diff, std::fabs(ys.data()[i] - ys2.data()[i]));
     const int reps = std::max(1, int(2e-3 / (1e-9 * T * H * 20.0)));
     std::vector<double> ts, tf, ratio;
     for (int round = 0; round < 41; ++round) {

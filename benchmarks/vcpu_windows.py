@@ -69,10 +69,11 @@ def main() -> int:
         subprocess.run(["gcc", "-O2", "-o", str(exe), str(src)], check=True)
         logs = [Path(d) / f"cpu{c}.txt" for c in args.cpus]  # files, not pipes: a full pipe would stall a loop
         before, t0 = steal_ticks(), time.time()
-        procs = [subprocess.Popen([str(exe), str(c), str(args.seconds)], stdout=open(log, "w"))
-                 for c, log in zip(args.cpus, logs)]
-        for pr in procs:
+        outs = [open(log, "w") for log in logs]
+        procs = [subprocess.Popen([str(exe), str(c), str(args.seconds)], stdout=out) for c, out in zip(args.cpus, outs)]
+        for pr, out in zip(procs, outs):
             pr.wait()
+            out.close()
         after, wall = steal_ticks(), time.time() - t0
         series = [np.loadtxt(log, ndmin=2) for log in logs]
     hz = os.sysconf("SC_CLK_TCK")
@@ -81,14 +82,13 @@ def main() -> int:
     slow = []
     for cpu, s in zip(args.cpus, series):
         m = np.median(s[:, 1])
-        low_t = s[s[:, 1] < 0.8 * m, 0]
+        below = s[:, 1] < 0.8 * m
         low = np.zeros(n, dtype=bool)
-        idx = (low_t / 0.005).astype(int)
+        idx = (s[below, 0] / 0.005).astype(int)
         low[idx[idx < n]] = True
         slow.append(low)
-        share = 100 * np.mean(s[:, 1] < 0.8 * m)
-        speed = (f"speed in them p50 {np.median(s[s[:, 1] < 0.8 * m, 1]) / m:.2f}x, min {s[:, 1].min() / m:.2f}x"
-                 if share else "")
+        share = 100 * below.mean()
+        speed = f"speed in them p50 {np.median(s[below, 1]) / m:.2f}x, min {s[:, 1].min() / m:.2f}x" if below.any() else ""
         st = (after.get(f"cpu{cpu}", 0) - before.get(f"cpu{cpu}", 0)) / hz
         print(f"cpu{cpu}: {len(s)} windows, median {m:.0f}; below 0.8x: {share:.2f}% {speed}; "
               f"steal {st * 1e3:.0f} ms of {wall:.0f} s")

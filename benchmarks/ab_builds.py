@@ -7,7 +7,8 @@ keeps one persistent worker process per build and alternates them in short slice
 (rotating which goes first), so drift and other tenants hit every build alike.
 A build written DIR@ISA (avx512, avx2 or generic) runs that snapshot with LSTM_FAST_ISA=ISA,
 so one build can be timed on two instruction sets: `run /tmp/ab/x@avx2 /tmp/ab/x@avx512`;
-DIR@int8=PATH sets LSTM_FAST_INT8=PATH (`/tmp/ab/x@int8=avx512_bw`: one int8 path of the CPU).
+DIR@int8=PATH sets LSTM_FAST_INT8=PATH (`/tmp/ab/x@int8=avx512_bw`: one int8 path of the CPU),
+DIR@bf16mm=PATH sets LSTM_FAST_BF16_MATMUL=PATH (`/tmp/ab/x@bf16mm=avx512_bf16`).
 
     pip install --no-build-isolation -e .                 # build A
     python benchmarks/ab_builds.py snapshot /tmp/ab/before
@@ -16,9 +17,9 @@ DIR@int8=PATH sets LSTM_FAST_INT8=PATH (`/tmp/ab/x@int8=avx512_bw`: one int8 pat
     python benchmarks/ab_builds.py run /tmp/ab/before /tmp/ab/after -- 1,128,128,256 32,64,128,256,2T
     python benchmarks/ab_builds.py run --threads 2 --rounds 30 /tmp/ab/before /tmp/ab/after -- 1,16,64,64
 
-A shape is B,T,I,H[,L][,bi][,step][,bf16|int8]: batch, steps, input size, hidden size,
+A shape is B,T,I,H[,L][,bi][,step][,bf16|bf16mm|int8]: batch, steps, input size, hidden size,
 layers, bidirectional, one streaming step per call with the state carried (T = 1), and
-the opt-in weight storage. Printed per shape: each build's median over the rounds of
+the opt-in weight storage (bf16mm: matmul_dtype="bf16"). Printed per shape: each build's median over the rounds of
 its per-slice medians (µs), and for each build after the first, the ratio first / this
 (> 1: this build is faster) with the median and interquartile range of the per-round
 ratios: a ratio whose IQR straddles 1 is noise. With --tail, also each build's p99 over every call of
@@ -61,15 +62,15 @@ def parse_shape(spec: str) -> dict:
     try:
         B, T, I, H = (int(p) for p in parts[:4])
     except ValueError:
-        raise SystemExit(f"bad shape {spec!r}: expected B,T,I,H[,L][,bi][,step][,bf16|int8]") from None
+        raise SystemExit(f"bad shape {spec!r}: expected B,T,I,H[,L][,bi][,step][,bf16|bf16mm|int8]") from None
     rest = parts[4:]
     layers = 1
     if rest and rest[0].isdigit():
         layers = int(rest.pop(0))
-    unknown = set(rest) - {"bi", "step", "bf16", "int8"}
+    unknown = set(rest) - {"bi", "step", "bf16", "bf16mm", "int8"}
     if unknown:
         raise SystemExit(f"bad shape {spec!r}: unknown flag(s) {sorted(unknown)}")
-    dtype = "bf16" if "bf16" in rest else "int8" if "int8" in rest else None
+    dtype = next((d for d in ("bf16", "bf16mm", "int8") if d in rest), None)
     return {"B": B, "T": T, "I": I, "H": H, "layers": layers, "bi": "bi" in rest, "step": "step" in rest,
             "dtype": dtype}
 
@@ -88,7 +89,8 @@ def worker(build: str, threads: int, shapes: list[str]) -> None:
 
     if not lstm_fast.__file__.startswith(build):
         raise SystemExit(f"imported {lstm_fast.__file__}, not the build in {build}")
-    for key, var in (("isa", "LSTM_FAST_ISA"), ("int8_matmul", "LSTM_FAST_INT8")):
+    for key, var in (("isa", "LSTM_FAST_ISA"), ("int8_matmul", "LSTM_FAST_INT8"),
+                     ("bf16_matmul", "LSTM_FAST_BF16_MATMUL")):
         want = os.environ.get(var)
         if want and lstm_fast.cpu_info()[key] != want:
             raise SystemExit(f"asked for {var}={want}, the build runs {lstm_fast.cpu_info()[key]}")
@@ -96,7 +98,8 @@ def worker(build: str, threads: int, shapes: list[str]) -> None:
     calls = []
     for spec in shapes:
         s = parse_shape(spec)
-        kw = {"weights_dtype": s["dtype"]} if s["dtype"] else {}
+        kw = ({"matmul_dtype": "bf16"} if s["dtype"] == "bf16mm" else
+              {"weights_dtype": s["dtype"]} if s["dtype"] else {})
         m = lstm_fast.LSTM(s["I"], s["H"], s["layers"], bidirectional=s["bi"], seed=0, **kw)
         x = np.random.default_rng(0).standard_normal((s["T"], s["B"], s["I"])).astype(np.float32)
         if s["step"]:
@@ -135,8 +138,10 @@ def run(builds: list[str], shapes: list[str], rounds: int, threads: int, slice_s
                 extra = {"LSTM_FAST_ISA": tag}
             elif tag.startswith("int8="):
                 extra = {"LSTM_FAST_INT8": tag[5:]}
+            elif tag.startswith("bf16mm="):
+                extra = {"LSTM_FAST_BF16_MATMUL": tag[7:]}
             else:
-                raise SystemExit(f"{spec}: after @ put avx512, avx2, generic or int8=PATH")
+                raise SystemExit(f"{spec}: after @ put avx512, avx2, generic, int8=PATH or bf16mm=PATH")
         b = str(Path(b).resolve())
         if not (Path(b) / "lstm_fast").is_dir():
             raise SystemExit(f"{b} is not a snapshot (no lstm_fast/ in it): use `snapshot` first")

@@ -273,6 +273,7 @@ PYBIND11_MODULE(_core, m) {
         d["compiled"] = info.compiled;
         d["supported"] = info.supported;
         d["bf16_matmul"] = info.bf16_matmul;
+        d["bf16_matmul_supported"] = info.bf16_matmul_supported;
         d["int8_matmul"] = info.int8_matmul;
         d["int8_supported"] = info.int8_supported;
         d["l1d_cache_bytes"] = info.l1d_bytes;

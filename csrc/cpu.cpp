@@ -11,6 +11,9 @@
 #if defined(__unix__) || defined(__APPLE__)
 #include <unistd.h>
 #endif
+#if defined(__linux__)
+#include <sys/syscall.h>
+#endif
 
 #include "kernels.h"
 
@@ -66,6 +69,7 @@ struct Features {
     bool avx512_bf16 = false;  // vdpbf16ps (Cooper Lake, Sapphire Rapids, Zen 4 and later)
     bool avx512_vnni = false;  // vpdpbusd (Cascade Lake, Ice Lake, Zen 4 and later)
     bool avx512_bw = false;    // byte/word ops (every AVX-512 server CPU from Skylake-SP on)
+    bool amx_bf16 = false;     // AMX-TILE + AMX-BF16 (Sapphire Rapids and later), with the OS's leave
 };
 
 #if defined(LSTM_FAST_HAVE_X86_KERNELS)
@@ -89,6 +93,19 @@ unsigned long long xgetbv0() {
 #endif
 }
 
+// Linux hands out AMX's 8 KiB of tile state only to processes that ask (an AMX instruction
+// without it faults): ARCH_REQ_XCOMP_PERM for XFEATURE_XTILEDATA, once, for every thread of
+// the process. Elsewhere no AMX path is offered.
+#if defined(LSTM_FAST_HAVE_AMX)
+bool request_tile_state() {
+#if defined(__linux__) && defined(SYS_arch_prctl)
+    constexpr long kArchReqXcompPerm = 0x1023, kXfeatureXtiledata = 18;
+    return syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) == 0;
+#else
+    return false;
+#endif
+}
+#endif
 Features detect() {
     Features f;
     unsigned r[4];
@@ -112,6 +129,14 @@ Features detect() {
         cpuid(7, 1, r);
         f.avx512_bf16 = f.avx512 && avx512bw && ((r[0] >> 5) & 1);
     }
+    cpuid(7, 0, r);
+    const bool amx_tile = (r[3] >> 24) & 1, amx_bf16 = (r[3] >> 22) & 1;
+    const bool os_tiles = (xcr0 & 0x60000) == 0x60000;  // XTILECFG and XTILEDATA state
+#if defined(LSTM_FAST_HAVE_AMX)
+    f.amx_bf16 = f.avx512_bf16 && amx_tile && amx_bf16 && os_tiles && request_tile_state();
+#else
+    (void)amx_tile, (void)amx_bf16, (void)os_tiles;
+#endif
     return f;
 }
 #else
@@ -122,6 +147,29 @@ struct Choice {
     Kernels kernels;
     CpuInfo info;
 };
+// One of the CPU's paths for a matmul mode (bf16 matmul, int8).
+template <class Wt>
+struct KernelPath {
+    const char* name;  // a string literal, like Kernels::bf16dot_isa
+    GemmKernels<Wt> kernels;
+};
+// The first of `paths` (best first), or the one the environment variable `var` names;
+// their names go to `names`.
+template <class Wt>
+const KernelPath<Wt>& pick_path(const std::vector<KernelPath<Wt>>& paths, const char* var, const char* what,
+                                const std::string& isa, std::vector<std::string>& names) {
+    std::string list;
+    for (const auto& p : paths) {
+        names.push_back(p.name);
+        list += (list.empty() ? "" : ", ") + std::string(p.name);
+    }
+    const char* env = std::getenv(var);
+    if (!env || !*env) return paths.front();
+    for (const auto& p : paths)
+        if (p.name == std::string(env)) return p;
+    throw std::runtime_error(std::string(var) + "=" + env + " is not a " + what + " path of this CPU (isa " + isa +
+                             "); it has: " + list);
+}
 
 std::string reason(const Features& f, const std::string& isa);
 
@@ -175,44 +223,29 @@ Choice choose() {
         c.info.reason = reason(f, c.info.isa);
     }
 #if defined(LSTM_FAST_HAVE_X86_KERNELS)
-    if (c.info.isa == "avx512" && f.avx512_bf16) {
-        c.kernels.bf16dot = make_bf16dot_avx512bf16();
-        c.kernels.bf16dot_isa = "avx512_bf16";
-    }
-    // int8: the best path the CPU has, or the one LSTM_FAST_INT8 names among them (for the
-    // tests and A/B runs of every path on one machine).
-    struct Int8Path {
-        const char* name;  // a string literal, like Kernels::int8_isa
-        GemmKernels<QMatrix> kernels;
-    };
-    std::vector<Int8Path> int8s;
+    // bf16 matmul: the best path the CPU has, or the one LSTM_FAST_BF16_MATMUL names.
+    std::vector<KernelPath<bf16_t>> bf16s;
+#if defined(LSTM_FAST_HAVE_AMX)
+    if (c.info.isa == "avx512" && f.amx_bf16) bf16s.push_back({"amx_bf16", make_bf16dot_amx()});
+#endif
+    if (c.info.isa == "avx512" && f.avx512_bf16) bf16s.push_back({"avx512_bf16", make_bf16dot_avx512bf16()});
+    // int8: likewise, LSTM_FAST_INT8 (for the tests and A/B runs of every path on one machine).
+    std::vector<KernelPath<QMatrix>> int8s;
     if (c.info.isa == "avx512" && f.avx512_vnni) int8s.push_back({"avx512_vnni", make_int8_avx512vnni()});
     if (c.info.isa == "avx512" && f.avx512_bw) int8s.push_back({"avx512_bw", make_int8_avx512bw()});
 #else
-    struct Int8Path {
-        const char* name;
-        GemmKernels<QMatrix> kernels;
-    };
-    std::vector<Int8Path> int8s;
+    std::vector<KernelPath<bf16_t>> bf16s;
+    std::vector<KernelPath<QMatrix>> int8s;
 #endif
-    int8s.push_back({c.kernels.int8_isa, c.kernels.int8});  // the ISA's own (avx2, or emulated)
-    std::string int8_list;
-    for (const auto& p : int8s) {
-        c.info.int8_supported.push_back(p.name);
-        int8_list += (int8_list.empty() ? "" : ", ") + std::string(p.name);
-    }
-    const char* env8 = std::getenv("LSTM_FAST_INT8");
-    const Int8Path* pick = &int8s.front();
-    if (env8 && *env8) {
-        pick = nullptr;
-        for (const auto& p : int8s)
-            if (p.name == std::string(env8)) pick = &p;
-        if (!pick)
-            throw std::runtime_error("LSTM_FAST_INT8=" + std::string(env8) + " is not an int8 path of this CPU (isa " +
-                                     c.info.isa + "); it has: " + int8_list);
-    }
-    c.kernels.int8 = pick->kernels;
-    c.kernels.int8_isa = pick->name;
+    bf16s.push_back({c.kernels.bf16dot_isa, c.kernels.bf16dot});  // the ISA's own (emulated)
+    int8s.push_back({c.kernels.int8_isa, c.kernels.int8});        // the ISA's own (avx2, or emulated)
+    const KernelPath<bf16_t>& bf16 = pick_path(bf16s, "LSTM_FAST_BF16_MATMUL", "bf16 matmul", c.info.isa,
+                                               c.info.bf16_matmul_supported);
+    c.kernels.bf16dot = bf16.kernels;
+    c.kernels.bf16dot_isa = bf16.name;
+    const KernelPath<QMatrix>& int8 = pick_path(int8s, "LSTM_FAST_INT8", "int8", c.info.isa, c.info.int8_supported);
+    c.kernels.int8 = int8.kernels;
+    c.kernels.int8_isa = int8.name;
     c.info.l1d_bytes = cache_bytes(kL1dName, int64_t(32) << 10);
     c.info.l2_bytes = cache_bytes(kL2Name, int64_t(1) << 20);
     c.info.l3_bytes = l3_bytes(int64_t(4) << 20);

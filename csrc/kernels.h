@@ -79,6 +79,11 @@ constexpr int64_t packed_gate_offset(int G, int NG, int64_t S, int64_t s, int q,
     return (q / G) * (S * G * slot + group_pad(G, NG, slot)) + s * G * slot + (q % G) * slot;
 }
 
+// Zero bfloat16 elements after a packed bfloat16 matrix: 16 pairs of every gate, so that
+// the AMX kernels' 16-pair weight tiles, which read past K's last pair (into the next block,
+// or here after the last one) against zero inputs, stay inside the buffer (kernels_amx.cpp).
+constexpr int64_t bf16_tile_slack(int64_t NG, int64_t W) { return 16 * NG * 2 * W; }
+
 struct Kernels {
     const char* isa;  // "avx512", "avx2" or "generic"
     int64_t width;    // hidden units per packed block (the SIMD width in floats)
@@ -89,7 +94,8 @@ struct Kernels {
     GemmKernels<bf16_t> bf16;
     // bfloat16 matmul mode: the row inputs (x, h, and m before a projection) are also
     // rounded to bfloat16 (nearest even), products summed in float32. bf16dot_isa says
-    // how: "avx512_bf16" (vdpbf16ps, two products per lane per instruction) or
+    // how: "amx_bf16" (AMX tiles, TDPBF16PS, for 8 rows or more; vdpbf16ps below),
+    // "avx512_bf16" (vdpbf16ps, two products per lane per instruction) or
     // "emulated" (rows rounded, then the bf16 kernels above: the same numbers up to
     // the order of the float32 sums).
     GemmKernels<bf16_t> bf16dot;
@@ -111,6 +117,11 @@ Kernels make_kernels_avx2();
 Kernels make_kernels_avx512();
 // The bfloat16 matmul kernels with AVX512_BF16 (vdpbf16ps), for CPUs that have it.
 GemmKernels<bf16_t> make_bf16dot_avx512bf16();
+// The same with AMX tiles (TDPBF16PS) for 8 rows or more, AVX512_BF16 below; for CPUs with
+// AMX-BF16 whose OS granted the tile state (cpu.cpp).
+#if defined(LSTM_FAST_HAVE_AMX)
+GemmKernels<bf16_t> make_bf16dot_amx();
+#endif
 // The int8 kernels with AVX512_VNNI (vpdpbusd), for CPUs that have it.
 GemmKernels<QMatrix> make_int8_avx512vnni();
 // The int8 kernels with AVX512BW's vpmaddubsw, for AVX-512 CPUs without AVX512_VNNI.
@@ -123,6 +134,7 @@ struct CpuInfo {
     std::vector<std::string> compiled;   // ISAs this build carries
     std::vector<std::string> supported;  // ISAs this CPU (and OS) can run
     std::string bf16_matmul;             // Kernels::bf16dot_isa
+    std::vector<std::string> bf16_matmul_supported;  // the bf16 matmul paths this CPU can run, best first
     std::string int8_matmul;             // Kernels::int8_isa
     std::vector<std::string> int8_supported;  // the int8 paths this CPU can run, best first
     int64_t l1d_bytes = 0;               // one core's L1 data cache (the OS's figure, or 32 KiB)
@@ -132,7 +144,8 @@ struct CpuInfo {
 
 // The kernel table for this process: chosen on first use from the CPU's features,
 // or forced by LSTM_FAST_ISA=generic|baseline|avx2|avx512, and its int8 path by
-// LSTM_FAST_INT8=avx512_vnni|avx512_bw|avx2|emulated (throws std::runtime_error if the CPU
+// LSTM_FAST_INT8=avx512_vnni|avx512_bw|avx2|emulated, and its bf16 matmul path by
+// LSTM_FAST_BF16_MATMUL=amx_bf16|avx512_bf16|emulated (throws std::runtime_error if the CPU
 // cannot run the forced path or the name is unknown).
 const Kernels& kernels();
 const CpuInfo& cpu_info();

@@ -161,7 +161,8 @@ template <class Wt>
 AlignedBuffer<Wt> pack(const float* w, int64_t units, int64_t K, int64_t NG, int64_t W) {
     const int64_t blocks = (units + W - 1) / W;
     const PackedLayout L = layout_of<Wt>(K, NG, W);
-    AlignedBuffer<Wt> out(size_t(L.size(blocks)));
+    const int64_t slack = std::is_same_v<Wt, float> ? 0 : bf16_tile_slack(NG, W);
+    AlignedBuffer<Wt> out(size_t(L.size(blocks) + slack));
     for (int64_t q = 0; q < NG; ++q)
         for (int64_t u = 0; u < units; ++u) {
             const float* row = w + (q * units + u) * K;

@@ -18,10 +18,13 @@ class _CpuInfo(TypedDict):
     reason: str  # why it was chosen (or "forced by LSTM_FAST_ISA=...")
     compiled: list[str]  # paths this build carries, best first
     supported: list[str]  # paths this CPU and OS can run, best first
-    bf16_matmul: str  # "avx512_bf16" (vdpbf16ps) or "emulated": how matmul_dtype="bfloat16" runs
-    int8_matmul: str  # "avx512_vnni" (vpdpbusd) or "emulated": how weights_dtype="int8" runs
+    bf16_matmul: str  # "amx_bf16" (AMX tiles), "avx512_bf16" (vdpbf16ps) or "emulated": how matmul_dtype="bfloat16" runs
+    bf16_matmul_supported: list[str]  # the bf16 matmul paths this CPU can run, best first
+    int8_matmul: str  # "avx512_vnni" (vpdpbusd), "avx512_bw", "avx2" or "emulated": how weights_dtype="int8" runs
+    int8_supported: list[str]  # the int8 paths this CPU can run, best first
     l1d_cache_bytes: int  # one core's L1 data cache, as the OS reports it (32 KiB if it does not)
     l2_cache_bytes: int  # one core's L2, as the OS reports it (1 MiB if it does not)
+    l3_cache_bytes: int  # the shared L3, from sysfs or the OS (4 MiB if unknown)
 
 class LstmModel:
     """Packed weights plus the kernel table; immutable, callable from many threads at once.

@@ -14,11 +14,16 @@ __all__ = ["LSTM", "cpu_info", "weight_shapes"]
 
 
 def cpu_info() -> dict:
-    """Which kernel path runs and why: ``{"isa", "reason", "compiled", "supported", "bf16_matmul", "int8_matmul",
-    "int8_supported", "l1d_cache_bytes", "l2_cache_bytes", "l3_cache_bytes"}``.
+    """Which kernel path runs and why: ``{"isa", "reason", "compiled", "supported", "bf16_matmul",
+    "bf16_matmul_supported", "int8_matmul", "int8_supported", "l1d_cache_bytes", "l2_cache_bytes",
+    "l3_cache_bytes"}``.
 
-    ``bf16_matmul`` is ``"avx512_bf16"`` when ``matmul_dtype="bfloat16"`` runs on the CPU's
-    vdpbf16ps instruction, ``"emulated"`` otherwise (same numbers, float32 speed);
+    ``bf16_matmul`` says how ``matmul_dtype="bfloat16"`` runs: ``"amx_bf16"`` (AMX tiles,
+    TDPBF16PS, for products of 8 rows or more — batches and input projections — and
+    vdpbf16ps below; Linux on Sapphire Rapids and later), ``"avx512_bf16"`` (the CPU's
+    vdpbf16ps instruction) or ``"emulated"`` (same numbers, float32 speed); all give the same
+    products, summed in float32 in different orders. ``bf16_matmul_supported`` lists the
+    paths this CPU can run, best first.
     ``int8_matmul`` says how int8 weights multiply: ``"avx512_vnni"`` (vpdpbusd),
     ``"avx512_bw"`` (AVX-512 without VNNI: vpmaddubsw on signed rows), ``"avx2"`` (the same on
     256 bits) or ``"emulated"`` (plain integer loops); all give the same integers.
@@ -28,7 +33,8 @@ def cpu_info() -> dict:
     they decide whether a small step is split across cores, whether a bidirectional layer
     runs its directions on separate cores, and whether a batch is split by rows.
 
-    ``LSTM_FAST_ISA=generic|baseline|avx2|avx512`` (read at import) forces a path, and
+    ``LSTM_FAST_ISA=generic|baseline|avx2|avx512`` (read at import) forces a path,
+    ``LSTM_FAST_BF16_MATMUL=`` one of ``bf16_matmul_supported`` the bf16 matmul path and
     ``LSTM_FAST_INT8=`` one of ``int8_supported`` the int8 path.
     """
     return _core.cpu_info()
@@ -97,10 +103,10 @@ class LSTM:
 
     ``matmul_dtype="bfloat16"`` (opt-in; implies bfloat16 weights) also rounds what the
     weights multiply — x, h, and the cell output before a projection — to bfloat16: each
-    product is exact and the sums stay float32, as in AVX512_BF16's ``vdpbf16ps``, which
-    runs it on CPUs that have it (``cpu_info()["bf16_matmul"]``; twice the multiply-adds
-    per instruction of float32, the batch>=32 win). Outputs differ from float32 by a few
-    1e-3. Elsewhere it is emulated with the same numbers and no speed-up.
+    product is exact and the sums stay float32, as in AVX512_BF16's ``vdpbf16ps`` and AMX's
+    ``TDPBF16PS``, which run it on CPUs that have them (``cpu_info()["bf16_matmul"]``; AMX
+    tiles for batches and input projections, the batch>=16 win). Outputs differ from float32
+    by a few 1e-3. Elsewhere it is emulated with the same numbers and no speed-up.
 
     ``weights_dtype="int8"`` (opt-in; ``matmul_dtype="int8"`` is the same) is dynamic
     quantization, as torch's ``quantize_dynamic`` does for nn.LSTM: each weight row is

@@ -110,7 +110,9 @@ def test_bf16_matmul_options():
         lstm_fast.LSTM(4, 8, weights_dtype="float32", matmul_dtype="bfloat16")
     with pytest.raises(ValueError, match="matmul_dtype must be 'float32', 'bfloat16'"):
         lstm_fast.LSTM(4, 8, matmul_dtype="fp16")
-    assert lstm_fast.cpu_info()["bf16_matmul"] in ("avx512_bf16", "emulated")
+    info = lstm_fast.cpu_info()
+    assert info["bf16_matmul"] in ("amx_bf16", "avx512_bf16", "emulated")
+    assert info["bf16_matmul"] == info["bf16_matmul_supported"][0] and info["bf16_matmul_supported"][-1] == "emulated"
 
 
 @pytest.mark.parametrize("where", ["x", "h0"])

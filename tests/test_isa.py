@@ -113,6 +113,49 @@ def test_every_int8_path_gives_the_integers_of_the_plainest(path):
             np.testing.assert_allclose(np.array(a), np.array(b), rtol=0, atol=1e-6)
 
 
+BF16_SCRIPT = r"""
+import json, sys
+import numpy as np
+import lstm_fast
+sys.path.insert(0, sys.argv[1])
+from helpers import bf16_matmul_teacher_forced_error, random_state
+rng = np.random.default_rng(2)
+out = {"bf16": lstm_fast.cpu_info()["bf16_matmul"], "errors": []}
+# Batches above and below the AMX tile's 16 rows and its 8-row threshold; K (I and H) whole
+# 16-pair tiles, a shorter last tile, and odd; with and without projection; ragged lengths.
+for I, H, T, B, kw in [(64, 64, 4, 16, {}), (13, 40, 5, 17, {}), (33, 65, 3, 33, dict(bidirectional=True)),
+                       (300, 256, 2, 20, {}), (31, 48, 6, 9, dict(proj_size=11)), (10, 24, 3, 40, dict(proj_size=9)),
+                       (7, 33, 1, 18, {}), (12, 7, 20, 1, {})]:
+    m = lstm_fast.LSTM(I, H, seed=H, matmul_dtype="bfloat16", **kw)
+    x = rng.standard_normal((T, B, I)).astype(np.float32)
+    h0, c0 = random_state(m, B, rng)
+    lengths = [max(0, T - k % (T + 1)) for k in range(B)]
+    out["errors"].append(bf16_matmul_teacher_forced_error(m, x, h0, c0, lengths))
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.parametrize("path", lstm_fast.cpu_info()["bf16_matmul_supported"])
+def test_every_bf16_matmul_path_matches_the_teacher_forced_reference(path):
+    # Each path rounds the same inputs and sums the same exact products in float32, in its
+    # own order (AMX tiles, vdpbf16ps, or the emulation): each step within float32 summation
+    # error of float64 steps fed the model's own h (tests/helpers.py).
+    from conftest import ATOL
+
+    got = run_script(BF16_SCRIPT.replace("sys.argv[1]", repr(os.path.dirname(__file__))),
+                     LSTM_FAST_BF16_MATMUL=path)
+    assert got["bf16"] == path
+    assert len(got["errors"]) == 8 and max(got["errors"]) <= ATOL, got["errors"]
+
+
+def test_unknown_bf16_matmul_path_fails_the_import_clearly():
+    env = dict(os.environ, LSTM_FAST_BF16_MATMUL="amx_fp8")
+    proc = subprocess.run([sys.executable, "-c", "import lstm_fast"], env=env, capture_output=True, text=True, timeout=60,
+                          cwd=NEUTRAL_CWD)
+    assert proc.returncode != 0
+    assert "LSTM_FAST_BF16_MATMUL=amx_fp8" in proc.stderr and "bf16 matmul path" in proc.stderr
+
+
 def test_unknown_int8_path_fails_the_import_clearly():
     env = dict(os.environ, LSTM_FAST_INT8="avx1024")
     proc = subprocess.run([sys.executable, "-c", "import lstm_fast"], env=env, capture_output=True, text=True, timeout=60,

@@ -1,0 +1,265 @@
+// The bfloat16 matmul kernels with AMX (AMX-TILE + AMX-BF16: Sapphire Rapids and later),
+// compiled with this file's flags (-mamx-tile -mamx-bf16, CMakeLists.txt). cpu.cpp installs
+// them only where the CPU has AMX and Linux granted this process the tile state.
+//
+// Why: TDPBF16PS multiplies a 16-row × 32 tile of bfloat16 inputs by a 32 × 16 tile of
+// bfloat16 weights into 16 × 16 float32 sums, 8,192 multiply-adds per instruction, 16x
+// what an AVX-512 FMA or 8x what vdpbf16ps does per cycle (Intel's figures). On the batch
+// shapes (B ≥ 16, and every input projection: T·B rows) that is the difference between
+// the AVX512_BF16 path being slower than our own float32 and being 5x faster
+// (docs/performance.md, the Sapphire Rapids section). Batch 1 steps are weight-bandwidth
+// bound and a 16-row tile would waste 15 rows: they stay on vdpbf16ps (kernels_impl.h).
+//
+// No repacking. The bfloat16 weights are already stored in the pairs layout the B tile
+// wants (lstm.h): gate q of block b holds, for pair p, 16 units × 2 consecutive k in 64
+// contiguous bytes, the row p of a B tile. Consecutive pairs of one gate are NG·64 bytes
+// apart, the tile load's stride. The rows the product multiplies (x, h or m) are rounded
+// to bfloat16 into this thread's buffer, one constant stride, padded with zero rows to a
+// whole tile (AmxRows); a row of C depends only on its row of A, so the padding rows are
+// computed and dropped.
+//
+// Tiles: 0-3 the sums (C) of the four gates of one block for 16 rows (only 0 for the
+// projection); 4 and 6 the inputs (A, 16 rows × 16 pairs), 5 and 7 a gate's weights (B, 16
+// pairs × 16 units), each pair used alternately so a load need not wait for the product
+// reading the tile before it. Every tile is full: the rows are padded with zero pairs to a
+// whole number of 16-pair tiles (AmxRows), so the last tile's weight rows past K, which the
+// load reads from the next block or the matrix's zero slack (bf16_tile_slack, kernels.h),
+// multiply zeros (the weights are finite: lstm.cpp rejects one that bfloat16 rounds to
+// infinity). Numbers: products of bfloat16 are exact in float32, sums are float32 as in
+// vdpbf16ps; only their order differs (what the bf16 matmul mode allows, lstm.h), and
+// TDPBF16PS flushes denormals (|v| < 1.2e-38) to zero.
+#include <immintrin.h>
+
+#include "vec_avx512bf16.h"
+#include "kernels_impl.h"
+
+namespace lstm_fast {
+namespace {
+
+using Isa = Avx512Bf16;
+using V = Vec<Isa>;
+using T = V::T;
+constexpr int W = V::W;            // 16 units per block = the columns of a C tile
+constexpr int kTileRows = 16;      // rows of A and C
+constexpr int kTilePairs = 16;     // pairs of k per A and B tile (64 bytes per row)
+// Fewer rows than this take the AVX512_BF16 kernels: below them the 16-row tile's wasted
+// rows cost more than vdpbf16ps's lower peak. Measured by A/B of the two paths
+// (ab_builds.py, LSTM_FAST_BF16_MATMUL) on Sapphire Rapids: docs/performance.md.
+constexpr int64_t kMinRows = 8;
+
+// AMX's tile configuration (palette 1): rows and bytes per row of each of the 8 tiles.
+struct alignas(64) TileConfig {
+    uint8_t palette;
+    uint8_t start_row;
+    uint8_t reserved[14];
+    uint16_t colsb[16];
+    uint8_t rows[16];
+};
+static_assert(sizeof(TileConfig) == 64, "ldtilecfg reads 64 bytes");
+
+// Loads the configuration (8 tiles of 16 rows × 64 bytes) on entry and releases the tiles on
+// exit, so a context switch does not save 8 KiB of idle tile data.
+struct Tiles {
+    Tiles() {
+        TileConfig c{};
+        c.palette = 1;
+        for (int t = 0; t < 8; ++t) {
+            c.rows[t] = kTileRows;
+            c.colsb[t] = 64;
+        }
+        _tile_loadconfig(&c);
+    }
+    ~Tiles() { _tile_release(); }
+    Tiles(const Tiles&) = delete;
+    Tiles& operator=(const Tiles&) = delete;
+};
+
+constexpr int64_t whole_tiles(int64_t K) { return ((K + 1) / 2 + kTilePairs - 1) / kTilePairs; }
+
+// The rows a product multiplies, rounded to bfloat16 (as Bf16Rows does), at one stride,
+// zero pairs up to whole tiles, then zero rows up to a whole tile.
+struct AmxRows {
+    RawArray<bf16_t> values;
+    int64_t stride = 0;  // elements from one row to the next
+    int64_t tiles = 0;   // 16-pair tiles per row
+
+    const bf16_t* convert(const float* const* in, int64_t n, int64_t K) {
+        tiles = whole_tiles(K);
+        const int64_t used = tiles * 2 * kTilePairs;
+        stride = used + 32;  // then 64 bytes, so rows do not start a multiple of 4 KiB apart
+        const int64_t padded = (n + kTileRows - 1) / kTileRows * kTileRows;
+        bf16_t* v = values.reserve(padded * stride);
+        for (int64_t r = 0; r < n; ++r) {
+            bf16_t* row = v + r * stride;
+            Bf16Rows<Isa>::convert_row(in[r], K, row);  // K values (and the odd pair's zero)
+            const int64_t done = (K + 1) / 2 * 2;
+            std::memset(static_cast<void*>(row + done), 0, size_t(used - done) * sizeof(bf16_t));
+        }
+        std::memset(static_cast<void*>(v + n * stride), 0, size_t((padded - n) * stride) * sizeof(bf16_t));
+        return v;
+    }
+    int64_t bytes() const { return stride * int64_t(sizeof(bf16_t)); }
+};
+// Per thread: the inputs of the product, and a fused step's x beside its h.
+thread_local AmxRows t_amx_rows[2];
+
+// C tiles 0..NG-1 += the 16 rows of A at `a` (`rows.bytes()` apart, `rows.tiles` tiles) times
+// the NG gates of the packed block `w`. A product's latency is several times its issue
+// interval, so consecutive products go to different gates' sums (4 independent chains); A
+// alternates between tiles 4 and 6 and B between 5 and 7. Tile numbers are immediates: the
+// gates are spelled out.
+template <int NG>
+inline void add_products(const AmxRows& rows, const bf16_t* a, const bf16_t* w) {
+    constexpr int64_t w_bytes = NG * 2 * W * int64_t(sizeof(bf16_t));  // pair p to p + 1 of one gate
+    const int64_t a_bytes = rows.bytes();
+    auto gate = [&](int64_t p, int q) { return w + (p * NG + q) * 2 * W; };
+    int64_t t = 0;
+    for (; t + 2 <= rows.tiles; t += 2) {
+        const int64_t p = t * kTilePairs, p2 = p + kTilePairs;
+        _tile_loadd(4, a + 2 * p, a_bytes);
+        _tile_loadd(5, gate(p, 0), w_bytes);
+        _tile_dpbf16ps(0, 4, 5);
+        if constexpr (NG == 4) {
+            _tile_loadd(7, gate(p, 1), w_bytes);
+            _tile_dpbf16ps(1, 4, 7);
+            _tile_loadd(5, gate(p, 2), w_bytes);
+            _tile_dpbf16ps(2, 4, 5);
+            _tile_loadd(7, gate(p, 3), w_bytes);
+            _tile_dpbf16ps(3, 4, 7);
+        }
+        _tile_loadd(6, a + 2 * p2, a_bytes);
+        _tile_loadd(5, gate(p2, 0), w_bytes);
+        _tile_dpbf16ps(0, 6, 5);
+        if constexpr (NG == 4) {
+            _tile_loadd(7, gate(p2, 1), w_bytes);
+            _tile_dpbf16ps(1, 6, 7);
+            _tile_loadd(5, gate(p2, 2), w_bytes);
+            _tile_dpbf16ps(2, 6, 5);
+            _tile_loadd(7, gate(p2, 3), w_bytes);
+            _tile_dpbf16ps(3, 6, 7);
+        }
+    }
+    if (t < rows.tiles) {
+        const int64_t p = t * kTilePairs;
+        _tile_loadd(4, a + 2 * p, a_bytes);
+        _tile_loadd(5, gate(p, 0), w_bytes);
+        _tile_dpbf16ps(0, 4, 5);
+        if constexpr (NG == 4) {
+            _tile_loadd(7, gate(p, 1), w_bytes);
+            _tile_dpbf16ps(1, 4, 7);
+            _tile_loadd(5, gate(p, 2), w_bytes);
+            _tile_dpbf16ps(2, 4, 5);
+            _tile_loadd(7, gate(p, 3), w_bytes);
+            _tile_dpbf16ps(3, 4, 7);
+        }
+    }
+}
+
+template <int NG>
+inline void zero_sums() {
+    _tile_zero(0);
+    if constexpr (NG == 4) {
+        _tile_zero(1);
+        _tile_zero(2);
+        _tile_zero(3);
+    }
+}
+
+// The sums of C tiles 0..NG-1 into z[q][row][unit].
+template <int NG>
+inline void store_sums(float (&z)[4][kTileRows][W]) {
+    constexpr int64_t bytes = W * int64_t(sizeof(float));
+    _tile_stored(0, z[0], bytes);
+    if constexpr (NG == 4) {
+        _tile_stored(1, z[1], bytes);
+        _tile_stored(2, z[2], bytes);
+        _tile_stored(3, z[3], bytes);
+    }
+}
+
+void input_projection_amx(const float* const* x_rows, int64_t nrows, int64_t K, const bf16_t* w, const float* bias,
+                          float* const* g_rows, int64_t b0, int64_t b1, bool reverse) {
+    if (nrows < kMinRows)
+        return input_projection_conv<Isa, bf16_t, Bf16Rows<Isa>>(x_rows, nrows, K, w, bias, g_rows, b0, b1, reverse);
+    AmxRows& x = t_amx_rows[0];
+    const bf16_t* a = x.convert(x_rows, nrows, K);
+    const Tiles tiles;
+    alignas(64) float z[4][kTileRows][W];
+    for_blocks(b0, b1, reverse, [&](int64_t b) {
+        const bf16_t* wb = block_of<Isa>(w, b, K, 4);
+        T bq[4];
+        for (int q = 0; q < 4; ++q) bq[q] = V::load(bias + b * 4 * W + q * W);
+        for (int64_t r0 = 0; r0 < nrows; r0 += kTileRows) {
+            zero_sums<4>();
+            add_products<4>(x, a + r0 * x.stride, wb);
+            store_sums<4>(z);
+            const int64_t rows = std::min<int64_t>(kTileRows, nrows - r0);
+            for (int64_t r = 0; r < rows; ++r)
+                for (int q = 0; q < 4; ++q) V::store(g_rows[r0 + r] + b * 4 * W + q * W, V::add(bq[q], V::load(z[q][r])));
+        }
+    });
+}
+
+void lstm_step_amx(const StepArgs<bf16_t>& args, int64_t b0, int64_t b1) {
+    if (args.nrows < kMinRows) return lstm_step_conv<Isa, bf16_t, Bf16Rows<Isa>>(args, b0, b1);
+    AmxRows& h = t_amx_rows[0];
+    AmxRows& x = t_amx_rows[1];
+    const bf16_t* ah = h.convert(args.h_rows, args.nrows, args.K);
+    // A one-step chunk (g_rows null) fuses the input projection: x's product joins the sums.
+    const bf16_t* ax = args.g_rows ? nullptr : x.convert(args.x_rows, args.nrows, args.Kx);
+    const Tiles tiles;
+    alignas(64) float z[4][kTileRows][W];
+    for_blocks(b0, b1, args.reverse, [&](int64_t b) {
+        const bf16_t* wb = block_of<Isa>(args.w_hh, b, args.K, 4);
+        T bq[4];
+        if (ax)
+            for (int q = 0; q < 4; ++q) bq[q] = V::load(args.bias + b * 4 * W + q * W);
+        for (int64_t r0 = 0; r0 < args.nrows; r0 += kTileRows) {
+            zero_sums<4>();
+            if (ax) add_products<4>(x, ax + r0 * x.stride, block_of<Isa>(args.w_ih, b, args.Kx, 4));
+            add_products<4>(h, ah + r0 * h.stride, wb);
+            store_sums<4>(z);
+            const int64_t rows = std::min<int64_t>(kTileRows, args.nrows - r0);
+            for (int64_t r = 0; r < rows; ++r) {
+                T zq[4];
+                if (ax) {
+                    for (int q = 0; q < 4; ++q) zq[q] = V::add(bq[q], V::load(z[q][r]));
+                } else {
+                    const float* g = args.g_rows[r0 + r] + b * 4 * W;
+                    for (int q = 0; q < 4; ++q) zq[q] = V::add(V::load(g + q * W), V::load(z[q][r]));
+                }
+                float* cp = args.c_rows[r0 + r] + b * W;
+                T c = V::load(cp);
+                const T hv = lstm_cell<Isa>(zq[0], zq[1], zq[2], zq[3], c);
+                V::store(cp, c);
+                V::store(args.out_rows[r0 + r] + b * W, hv);
+            }
+        }
+    });
+}
+
+void projection_amx(const float* const* m_rows, float* const* h_rows, int64_t nrows, int64_t K, const bf16_t* w_hr,
+                    int64_t b0, int64_t b1, bool reverse) {
+    if (nrows < kMinRows)
+        return projection_conv<Isa, bf16_t, Bf16Rows<Isa>>(m_rows, h_rows, nrows, K, w_hr, b0, b1, reverse);
+    AmxRows& m = t_amx_rows[0];
+    const bf16_t* a = m.convert(m_rows, nrows, K);
+    const Tiles tiles;
+    alignas(64) float z[4][kTileRows][W];
+    for_blocks(b0, b1, reverse, [&](int64_t b) {
+        const bf16_t* wb = block_of<Isa>(w_hr, b, K, 1);
+        for (int64_t r0 = 0; r0 < nrows; r0 += kTileRows) {
+            zero_sums<1>();
+            add_products<1>(m, a + r0 * m.stride, wb);
+            store_sums<1>(z);
+            const int64_t rows = std::min<int64_t>(kTileRows, nrows - r0);
+            for (int64_t r = 0; r < rows; ++r) V::store(h_rows[r0 + r] + b * W, V::load(z[0][r]));
+        }
+    });
+}
+
+}  // namespace
+
+GemmKernels<bf16_t> make_bf16dot_amx() { return {&input_projection_amx, &lstm_step_amx, &projection_amx}; }
+
+}  // namespace lstm_fast

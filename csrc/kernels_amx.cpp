@@ -88,7 +88,10 @@ struct AmxRows {
         const int64_t used = tiles * 2 * kTilePairs;
         stride = used + 32;  // then 64 bytes, so rows do not start a multiple of 4 KiB apart
         const int64_t padded = (n + kTileRows - 1) / kTileRows * kTileRows;
-        bf16_t* v = values.reserve(padded * stride);
+        // Rows start on cache lines: a tile row split over two lines loads slower (the
+        // misaligned weights of a first harness ran 2.5x slower, rows of A 15 %).
+        bf16_t* v = values.reserve(padded * stride + 32);
+        v += (64 - reinterpret_cast<uintptr_t>(v) % 64) % 64 / sizeof(bf16_t);
         for (int64_t r = 0; r < n; ++r) {
             bf16_t* row = v + r * stride;
             Bf16Rows<Isa>::convert_row(in[r], K, row);  // K values (and the odd pair's zero)
@@ -104,12 +107,16 @@ struct AmxRows {
 thread_local AmxRows t_amx_rows[2];
 
 // C tiles 0..NG-1 += the 16 rows of A at `a` (`rows.bytes()` apart, `rows.tiles` tiles) times
-// the NG gates of the packed block `w`. A product's latency is several times its issue
-// interval, so consecutive products go to different gates' sums (4 independent chains); A
-// alternates between tiles 4 and 6 and B between 5 and 7. Tile numbers are immediates: the
-// gates are spelled out.
-template <int NG>
-inline void add_products(const AmxRows& rows, const bf16_t* a, const bf16_t* w) {
+// the NG gates of the packed block `w`, calling between() after each 16-pair tile's products
+// (the step's pipeline, below). A product's latency is several times its issue interval, so
+// consecutive products go to different gates' sums (4 independent chains); A alternates
+// between tiles 4 and 6 and B between 5 and 7. Tile numbers are immediates: the gates are
+// spelled out.
+struct Nothing {
+    void operator()() const {}
+};
+template <int NG, class Between = Nothing>
+inline void add_products(const AmxRows& rows, const bf16_t* a, const bf16_t* w, const Between& between = {}) {
     constexpr int64_t w_bytes = NG * 2 * W * int64_t(sizeof(bf16_t));  // pair p to p + 1 of one gate
     const int64_t a_bytes = rows.bytes();
     auto gate = [&](int64_t p, int q) { return w + (p * NG + q) * 2 * W; };
@@ -127,6 +134,7 @@ inline void add_products(const AmxRows& rows, const bf16_t* a, const bf16_t* w) 
             _tile_loadd(7, gate(p, 3), w_bytes);
             _tile_dpbf16ps(3, 4, 7);
         }
+        between();
         _tile_loadd(6, a + 2 * p2, a_bytes);
         _tile_loadd(5, gate(p2, 0), w_bytes);
         _tile_dpbf16ps(0, 6, 5);
@@ -138,6 +146,7 @@ inline void add_products(const AmxRows& rows, const bf16_t* a, const bf16_t* w) 
             _tile_loadd(7, gate(p2, 3), w_bytes);
             _tile_dpbf16ps(3, 6, 7);
         }
+        between();
     }
     if (t < rows.tiles) {
         const int64_t p = t * kTilePairs;
@@ -152,6 +161,7 @@ inline void add_products(const AmxRows& rows, const bf16_t* a, const bf16_t* w) 
             _tile_loadd(7, gate(p, 3), w_bytes);
             _tile_dpbf16ps(3, 4, 7);
         }
+        between();
     }
 }
 
@@ -200,6 +210,13 @@ void input_projection_amx(const float* const* x_rows, int64_t nrows, int64_t K, 
     });
 }
 
+// A step in units of (block, 16-row tile), software-pipelined: the cell updates of unit u - 1
+// (its sums stored a unit earlier) are spread between the 16-pair products of unit u, a few
+// rows after each. The core retires in order and a product takes tens of cycles, so cell
+// updates placed after all of a unit's products (or before them) mostly wait in the reorder
+// buffer rather than run beside them; spread out, the tile unit and the vector units work
+// at once. Measured (benchmarks/step_kernel.cpp, -DSTEP_KERNEL_AMX, Sapphire Rapids, R=32,
+// Kx=128, H=256): docs/performance.md.
 void lstm_step_amx(const StepArgs<bf16_t>& args, int64_t b0, int64_t b1) {
     if (args.nrows < kMinRows) return lstm_step_conv<Isa, bf16_t, Bf16Rows<Isa>>(args, b0, b1);
     AmxRows& h = t_amx_rows[0];
@@ -208,34 +225,41 @@ void lstm_step_amx(const StepArgs<bf16_t>& args, int64_t b0, int64_t b1) {
     // A one-step chunk (g_rows null) fuses the input projection: x's product joins the sums.
     const bf16_t* ax = args.g_rows ? nullptr : x.convert(args.x_rows, args.nrows, args.Kx);
     const Tiles tiles;
-    alignas(64) float z[4][kTileRows][W];
-    for_blocks(b0, b1, args.reverse, [&](int64_t b) {
-        const bf16_t* wb = block_of<Isa>(args.w_hh, b, args.K, 4);
-        T bq[4];
-        if (ax)
-            for (int q = 0; q < 4; ++q) bq[q] = V::load(args.bias + b * 4 * W + q * W);
-        for (int64_t r0 = 0; r0 < args.nrows; r0 += kTileRows) {
+    alignas(64) float z[2][4][kTileRows][W];  // the sums of the last two units
+    const int64_t row_tiles = (args.nrows + kTileRows - 1) / kTileRows, units = (b1 - b0) * row_tiles;
+    const int64_t ktiles = (ax ? x.tiles : 0) + h.tiles;  // products per unit, 4 gates each
+    auto block = [&](int64_t u) { return args.reverse ? b1 - 1 - u / row_tiles : b0 + u / row_tiles; };
+    // The cell update of row r of unit u.
+    auto cell = [&](int64_t u, int64_t r) {
+        const int64_t b = block(u), row = u % row_tiles * kTileRows + r;
+        const float* g = ax ? args.bias + b * 4 * W : args.g_rows[row] + b * 4 * W;
+        float (&zu)[4][kTileRows][W] = z[u & 1];
+        T zq[4];
+        for (int q = 0; q < 4; ++q) zq[q] = V::add(V::load(g + q * W), V::load(zu[q][r]));
+        float* cp = args.c_rows[row] + b * W;
+        T c = V::load(cp);
+        const T hv = lstm_cell<Isa>(zq[0], zq[1], zq[2], zq[3], c);
+        V::store(cp, c);
+        V::store(args.out_rows[row] + b * W, hv);
+    };
+    auto rows_of = [&](int64_t u) { return std::min<int64_t>(kTileRows, args.nrows - u % row_tiles * kTileRows); };
+    for (int64_t u = 0; u <= units; ++u) {
+        // Rows of unit u - 1 still to update, spread over this unit's ktiles products.
+        const int64_t prev = u - 1, todo = prev >= 0 ? rows_of(prev) : 0;
+        int64_t done = 0, k = 0;
+        auto between = [&] {
+            const int64_t until = todo * ++k / ktiles;
+            for (; done < until; ++done) cell(prev, done);
+        };
+        if (u < units) {
+            const int64_t b = block(u), r0 = u % row_tiles * kTileRows;
             zero_sums<4>();
-            if (ax) add_products<4>(x, ax + r0 * x.stride, block_of<Isa>(args.w_ih, b, args.Kx, 4));
-            add_products<4>(h, ah + r0 * h.stride, wb);
-            store_sums<4>(z);
-            const int64_t rows = std::min<int64_t>(kTileRows, args.nrows - r0);
-            for (int64_t r = 0; r < rows; ++r) {
-                T zq[4];
-                if (ax) {
-                    for (int q = 0; q < 4; ++q) zq[q] = V::add(bq[q], V::load(z[q][r]));
-                } else {
-                    const float* g = args.g_rows[r0 + r] + b * 4 * W;
-                    for (int q = 0; q < 4; ++q) zq[q] = V::add(V::load(g + q * W), V::load(z[q][r]));
-                }
-                float* cp = args.c_rows[r0 + r] + b * W;
-                T c = V::load(cp);
-                const T hv = lstm_cell<Isa>(zq[0], zq[1], zq[2], zq[3], c);
-                V::store(cp, c);
-                V::store(args.out_rows[r0 + r] + b * W, hv);
-            }
+            if (ax) add_products<4>(x, ax + r0 * x.stride, block_of<Isa>(args.w_ih, b, args.Kx, 4), between);
+            add_products<4>(h, ah + r0 * h.stride, block_of<Isa>(args.w_hh, b, args.K, 4), between);
+            store_sums<4>(z[u & 1]);
         }
-    });
+        for (; done < todo; ++done) cell(prev, done);
+    }
 }
 
 void projection_amx(const float* const* m_rows, float* const* h_rows, int64_t nrows, int64_t K, const bf16_t* w_hr,

@@ -107,8 +107,8 @@ struct AmxRows {
 thread_local AmxRows t_amx_rows[2];
 
 // C tiles 0..NG-1 += the 16 rows of A at `a` (`rows.bytes()` apart, `rows.tiles` tiles) times
-// the NG gates of the packed block `w`, calling between() after each 16-pair tile's products
-// (the step's pipeline, below). A product's latency is several times its issue interval, so
+// the NG gates of the packed block `w`, calling between() after each product (the step's
+// pipeline, below). A product's latency is several times its issue interval, so
 // consecutive products go to different gates' sums (4 independent chains); A alternates
 // between tiles 4 and 6 and B between 5 and 7. Tile numbers are immediates: the gates are
 // spelled out.
@@ -126,42 +126,51 @@ inline void add_products(const AmxRows& rows, const bf16_t* a, const bf16_t* w, 
         _tile_loadd(4, a + 2 * p, a_bytes);
         _tile_loadd(5, gate(p, 0), w_bytes);
         _tile_dpbf16ps(0, 4, 5);
+        between();
         if constexpr (NG == 4) {
             _tile_loadd(7, gate(p, 1), w_bytes);
             _tile_dpbf16ps(1, 4, 7);
+        between();
             _tile_loadd(5, gate(p, 2), w_bytes);
             _tile_dpbf16ps(2, 4, 5);
+        between();
             _tile_loadd(7, gate(p, 3), w_bytes);
             _tile_dpbf16ps(3, 4, 7);
-        }
         between();
+        }
         _tile_loadd(6, a + 2 * p2, a_bytes);
         _tile_loadd(5, gate(p2, 0), w_bytes);
         _tile_dpbf16ps(0, 6, 5);
+        between();
         if constexpr (NG == 4) {
             _tile_loadd(7, gate(p2, 1), w_bytes);
             _tile_dpbf16ps(1, 6, 7);
+        between();
             _tile_loadd(5, gate(p2, 2), w_bytes);
             _tile_dpbf16ps(2, 6, 5);
+        between();
             _tile_loadd(7, gate(p2, 3), w_bytes);
             _tile_dpbf16ps(3, 6, 7);
-        }
         between();
+        }
     }
     if (t < rows.tiles) {
         const int64_t p = t * kTilePairs;
         _tile_loadd(4, a + 2 * p, a_bytes);
         _tile_loadd(5, gate(p, 0), w_bytes);
         _tile_dpbf16ps(0, 4, 5);
+        between();
         if constexpr (NG == 4) {
             _tile_loadd(7, gate(p, 1), w_bytes);
             _tile_dpbf16ps(1, 4, 7);
+        between();
             _tile_loadd(5, gate(p, 2), w_bytes);
             _tile_dpbf16ps(2, 4, 5);
+        between();
             _tile_loadd(7, gate(p, 3), w_bytes);
             _tile_dpbf16ps(3, 4, 7);
-        }
         between();
+        }
     }
 }
 
@@ -211,12 +220,14 @@ void input_projection_amx(const float* const* x_rows, int64_t nrows, int64_t K, 
 }
 
 // A step in units of (block, 16-row tile), software-pipelined: the cell updates of unit u - 1
-// (its sums stored a unit earlier) are spread between the 16-pair products of unit u, a few
-// rows after each. The core retires in order and a product takes tens of cycles, so cell
-// updates placed after all of a unit's products (or before them) mostly wait in the reorder
-// buffer rather than run beside them; spread out, the tile unit and the vector units work
-// at once. Measured (benchmarks/step_kernel.cpp, -DSTEP_KERNEL_AMX, Sapphire Rapids, R=32,
-// Kx=128, H=256): docs/performance.md.
+// (its sums stored a unit earlier) are spread evenly between the products of unit u. The core
+// retires in order and a product takes tens of cycles, so cell updates placed after all of a
+// unit's products (or before them) mostly wait in the reorder buffer rather than run beside
+// them; spread out, the tile unit and the vector units work at once. Measured with
+// benchmarks/step_kernel.cpp -DSTEP_KERNEL_AMX on Sapphire Rapids, µs per step (R rows,
+// Kx inputs fused, H = 256), all cells after the unit's products / spread after every 4
+// products / after every product: R=32 Kx=128 52.8 / 35.3 / 33.5-34.7; R=32 Kx=0 38.6 /
+// 39.4 / 28.1; R=64 Kx=300 158 / 78-84 / 84-87.
 void lstm_step_amx(const StepArgs<bf16_t>& args, int64_t b0, int64_t b1) {
     if (args.nrows < kMinRows) return lstm_step_conv<Isa, bf16_t, Bf16Rows<Isa>>(args, b0, b1);
     AmxRows& h = t_amx_rows[0];
@@ -227,7 +238,7 @@ void lstm_step_amx(const StepArgs<bf16_t>& args, int64_t b0, int64_t b1) {
     const Tiles tiles;
     alignas(64) float z[2][4][kTileRows][W];  // the sums of the last two units
     const int64_t row_tiles = (args.nrows + kTileRows - 1) / kTileRows, units = (b1 - b0) * row_tiles;
-    const int64_t ktiles = (ax ? x.tiles : 0) + h.tiles;  // products per unit, 4 gates each
+    const int64_t ktiles = 4 * ((ax ? x.tiles : 0) + h.tiles);  // products per unit
     auto block = [&](int64_t u) { return args.reverse ? b1 - 1 - u / row_tiles : b0 + u / row_tiles; };
     // The cell update of row r of unit u.
     auto cell = [&](int64_t u, int64_t r) {
@@ -246,10 +257,9 @@ void lstm_step_amx(const StepArgs<bf16_t>& args, int64_t b0, int64_t b1) {
     for (int64_t u = 0; u <= units; ++u) {
         // Rows of unit u - 1 still to update, spread over this unit's ktiles products.
         const int64_t prev = u - 1, todo = prev >= 0 ? rows_of(prev) : 0;
-        int64_t done = 0, k = 0;
+        int64_t done = 0, credit = 0;  // rows due after k products: todo·k / ktiles (no division)
         auto between = [&] {
-            const int64_t until = todo * ++k / ktiles;
-            for (; done < until; ++done) cell(prev, done);
+            for (credit += todo; credit >= ktiles; credit -= ktiles) cell(prev, done++);
         };
         if (u < units) {
             const int64_t b = block(u), r0 = u % row_tiles * kTileRows;

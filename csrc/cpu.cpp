@@ -222,11 +222,12 @@ Choice choose() {
         c.kernels = make(c.info.isa);
         c.info.reason = reason(f, c.info.isa);
     }
+    const int64_t l1d = cache_bytes(kL1dName, int64_t(32) << 10), l2 = cache_bytes(kL2Name, int64_t(1) << 20);
 #if defined(LSTM_FAST_HAVE_X86_KERNELS)
     // bf16 matmul: the best path the CPU has, or the one LSTM_FAST_BF16_MATMUL names.
     std::vector<KernelPath<bf16_t>> bf16s;
 #if defined(LSTM_FAST_HAVE_AMX)
-    if (c.info.isa == "avx512" && f.amx_bf16) bf16s.push_back({"amx_bf16", make_bf16dot_amx()});
+    if (c.info.isa == "avx512" && f.amx_bf16) bf16s.push_back({"amx_bf16", make_bf16dot_amx(make_bf16dot_avx512bf16(), l1d, l2)});
 #endif
     if (c.info.isa == "avx512" && f.avx512_bf16) bf16s.push_back({"avx512_bf16", make_bf16dot_avx512bf16()});
     // int8: likewise, LSTM_FAST_INT8 (for the tests and A/B runs of every path on one machine).
@@ -246,8 +247,8 @@ Choice choose() {
     const KernelPath<QMatrix>& int8 = pick_path(int8s, "LSTM_FAST_INT8", "int8", c.info.isa, c.info.int8_supported);
     c.kernels.int8 = int8.kernels;
     c.kernels.int8_isa = int8.name;
-    c.info.l1d_bytes = cache_bytes(kL1dName, int64_t(32) << 10);
-    c.info.l2_bytes = cache_bytes(kL2Name, int64_t(1) << 20);
+    c.info.l1d_bytes = l1d;
+    c.info.l2_bytes = l2;
     c.info.l3_bytes = l3_bytes(int64_t(4) << 20);
     c.info.bf16_matmul = c.kernels.bf16dot_isa;
     c.info.int8_matmul = c.kernels.int8_isa;

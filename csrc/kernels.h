@@ -117,10 +117,11 @@ Kernels make_kernels_avx2();
 Kernels make_kernels_avx512();
 // The bfloat16 matmul kernels with AVX512_BF16 (vdpbf16ps), for CPUs that have it.
 GemmKernels<bf16_t> make_bf16dot_avx512bf16();
-// The same with AMX tiles (TDPBF16PS) for 8 rows or more, AVX512_BF16 below; for CPUs with
-// AMX-BF16 whose OS granted the tile state (cpu.cpp).
+// The same with AMX tiles (TDPBF16PS) for 2 rows or more, and one row whose matrices are
+// larger than the L1d and at most half the L2; `small` (the AVX512_BF16 kernels) otherwise.
+// For CPUs with AMX-BF16 whose OS granted the tile state (cpu.cpp).
 #if defined(LSTM_FAST_HAVE_AMX)
-GemmKernels<bf16_t> make_bf16dot_amx();
+GemmKernels<bf16_t> make_bf16dot_amx(const GemmKernels<bf16_t>& small, int64_t l1d_bytes, int64_t l2_bytes);
 #endif
 // The int8 kernels with AVX512_VNNI (vpdpbusd), for CPUs that have it.
 GemmKernels<QMatrix> make_int8_avx512vnni();

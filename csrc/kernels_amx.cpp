@@ -42,10 +42,21 @@ using T = V::T;
 constexpr int W = V::W;            // 16 units per block = the columns of a C tile
 constexpr int kTileRows = 16;      // rows of A and C
 constexpr int kTilePairs = 16;     // pairs of k per A and B tile (64 bytes per row)
-// Fewer rows than this take the AVX512_BF16 kernels: below them the 16-row tile's wasted
-// rows cost more than vdpbf16ps's lower peak. Measured by A/B of the two paths
-// (ab_builds.py, LSTM_FAST_BF16_MATMUL) on Sapphire Rapids: docs/performance.md.
-constexpr int64_t kMinRows = 8;
+// Which products go to the tiles. A/B of the paths on Sapphire Rapids (ab_builds.py,
+// matmul_dtype="bf16", 1 thread; "min N": tiles from N rows up), against vdpbf16ps: 2, 4 and
+// 6 rows (B, 32, 128, 256) 1.72x, 2.66x, 3.37x; 8 and more 4.7-5x. One row (batch 1, A and
+// C tiles of one row): (1,128,128,256) 1.20x, (1,64,300,256,2,bi) 1.15x, one step H=256
+// 1.13x, (1,32,128,128) 1.09x, but (1,16,64,64) 0.97x (its 32 KiB of W_hh sit in L1, where
+// vdpbf16ps reads faster) and (1,128,256,512) 0.97x (2 MiB of W_hh from L2 and L3, where the
+// tile loads are slower). So one row takes the tiles only when the matrices it streams are
+// larger than the L1 and at most half the L2 (t_one_row_bytes).
+constexpr int64_t kMinRows = 2;
+int64_t t_one_row_bytes[2] = {0, 0};  // (min, max], set by make_bf16dot_amx
+
+// Otherwise the AVX512_BF16 kernels of kernels_avx512bf16.cpp themselves (make_bf16dot_amx's
+// argument), the very code the avx512_bf16 path runs. (Copies of them instantiated here ran
+// the one-step call 6-8 % slower: code placement alone.)
+GemmKernels<bf16_t> t_small;
 
 // AMX's tile configuration (palette 1): rows and bytes per row of each of the 8 tiles.
 struct alignas(64) TileConfig {
@@ -59,12 +70,14 @@ static_assert(sizeof(TileConfig) == 64, "ldtilecfg reads 64 bytes");
 
 // Loads the configuration (8 tiles of 16 rows × 64 bytes) on entry and releases the tiles on
 // exit, so a context switch does not save 8 KiB of idle tile data.
+// With fewer than 16 rows in all, the A and C tiles hold just those (one row tile).
 struct Tiles {
-    Tiles() {
+    explicit Tiles(int64_t nrows) {
         TileConfig c{};
         c.palette = 1;
+        const uint8_t m = uint8_t(std::min<int64_t>(nrows, kTileRows));
         for (int t = 0; t < 8; ++t) {
-            c.rows[t] = kTileRows;
+            c.rows[t] = t == 5 || t == 7 ? kTileRows : m;  // B (5, 7): 16 pairs; A and C: the rows
             c.colsb[t] = 64;
         }
         _tile_loadconfig(&c);
@@ -199,10 +212,10 @@ inline void store_sums(float (&z)[4][kTileRows][W]) {
 void input_projection_amx(const float* const* x_rows, int64_t nrows, int64_t K, const bf16_t* w, const float* bias,
                           float* const* g_rows, int64_t b0, int64_t b1, bool reverse) {
     if (nrows < kMinRows)
-        return input_projection_conv<Isa, bf16_t, Bf16Rows<Isa>>(x_rows, nrows, K, w, bias, g_rows, b0, b1, reverse);
+        return t_small.input_projection(x_rows, nrows, K, w, bias, g_rows, b0, b1, reverse);
     AmxRows& x = t_amx_rows[0];
     const bf16_t* a = x.convert(x_rows, nrows, K);
-    const Tiles tiles;
+    const Tiles tiles(nrows);
     alignas(64) float z[4][kTileRows][W];
     for_blocks(b0, b1, reverse, [&](int64_t b) {
         const bf16_t* wb = block_of<Isa>(w, b, K, 4);
@@ -229,13 +242,15 @@ void input_projection_amx(const float* const* x_rows, int64_t nrows, int64_t K, 
 // products / after every product: R=32 Kx=128 52.8 / 35.3 / 33.5-34.7; R=32 Kx=0 38.6 /
 // 39.4 / 28.1; R=64 Kx=300 158 / 78-84 / 84-87.
 void lstm_step_amx(const StepArgs<bf16_t>& args, int64_t b0, int64_t b1) {
-    if (args.nrows < kMinRows) return lstm_step_conv<Isa, bf16_t, Bf16Rows<Isa>>(args, b0, b1);
+    const int64_t bytes = ((args.g_rows ? 0 : args.Kx) + args.K) * (b1 - b0) * 4 * W * int64_t(sizeof(bf16_t));
+    const bool one_row = args.nrows == 1 && bytes > t_one_row_bytes[0] && bytes <= t_one_row_bytes[1];
+    if (args.nrows < kMinRows && !one_row) return t_small.lstm_step(args, b0, b1);
     AmxRows& h = t_amx_rows[0];
     AmxRows& x = t_amx_rows[1];
     const bf16_t* ah = h.convert(args.h_rows, args.nrows, args.K);
     // A one-step chunk (g_rows null) fuses the input projection: x's product joins the sums.
     const bf16_t* ax = args.g_rows ? nullptr : x.convert(args.x_rows, args.nrows, args.Kx);
-    const Tiles tiles;
+    const Tiles tiles(args.nrows);
     alignas(64) float z[2][4][kTileRows][W];  // the sums of the last two units
     const int64_t row_tiles = (args.nrows + kTileRows - 1) / kTileRows, units = (b1 - b0) * row_tiles;
     const int64_t ktiles = 4 * ((ax ? x.tiles : 0) + h.tiles);  // products per unit
@@ -275,10 +290,10 @@ void lstm_step_amx(const StepArgs<bf16_t>& args, int64_t b0, int64_t b1) {
 void projection_amx(const float* const* m_rows, float* const* h_rows, int64_t nrows, int64_t K, const bf16_t* w_hr,
                     int64_t b0, int64_t b1, bool reverse) {
     if (nrows < kMinRows)
-        return projection_conv<Isa, bf16_t, Bf16Rows<Isa>>(m_rows, h_rows, nrows, K, w_hr, b0, b1, reverse);
+        return t_small.projection(m_rows, h_rows, nrows, K, w_hr, b0, b1, reverse);
     AmxRows& m = t_amx_rows[0];
     const bf16_t* a = m.convert(m_rows, nrows, K);
-    const Tiles tiles;
+    const Tiles tiles(nrows);
     alignas(64) float z[4][kTileRows][W];
     for_blocks(b0, b1, reverse, [&](int64_t b) {
         const bf16_t* wb = block_of<Isa>(w_hr, b, K, 1);
@@ -294,6 +309,11 @@ void projection_amx(const float* const* m_rows, float* const* h_rows, int64_t nr
 
 }  // namespace
 
-GemmKernels<bf16_t> make_bf16dot_amx() { return {&input_projection_amx, &lstm_step_amx, &projection_amx}; }
+GemmKernels<bf16_t> make_bf16dot_amx(const GemmKernels<bf16_t>& small, int64_t l1d_bytes, int64_t l2_bytes) {
+    t_small = small;
+    t_one_row_bytes[0] = l1d_bytes;
+    t_one_row_bytes[1] = l2_bytes / 2;
+    return {&input_projection_amx, &lstm_step_amx, &projection_amx};
+}
 
 }  // namespace lstm_fast

@@ -13,7 +13,7 @@
 //   /tmp/step_kernel 32 128 256          # batch32's step: R=32, Kx=128, H=256
 //   /tmp/step_kernel 64 300 256          # batch64bi's first layer
 //   (AVX-512: -mavx512f -DSTEP_KERNEL_AVX512. The AMX bf16 matmul step, csrc/kernels_amx.cpp:
-//   -mavx512f -mavx512bw -mavx512bf16 -mamx-tile -mamx-bf16 -DSTEP_KERNEL_AMX; its "gates alone"
+//   -mavx512f -mavx512bw -mavx512bf16 -mavx512vnni -mamx-tile -mamx-bf16 -mamx-int8 -DSTEP_KERNEL_AMX; its "gates alone"
 //   line is the AVX512_BF16 step with K = 0, the same cell arithmetic.)
 #if defined(STEP_KERNEL_AMX)
 #include <sys/syscall.h>

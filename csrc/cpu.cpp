@@ -70,6 +70,7 @@ struct Features {
     bool avx512_vnni = false;  // vpdpbusd (Cascade Lake, Ice Lake, Zen 4 and later)
     bool avx512_bw = false;    // byte/word ops (every AVX-512 server CPU from Skylake-SP on)
     bool amx_bf16 = false;     // AMX-TILE + AMX-BF16 (Sapphire Rapids and later), with the OS's leave
+    bool amx_int8 = false;     // AMX-TILE + AMX-INT8, likewise
 };
 
 #if defined(LSTM_FAST_HAVE_X86_KERNELS)
@@ -130,12 +131,14 @@ Features detect() {
         f.avx512_bf16 = f.avx512 && avx512bw && ((r[0] >> 5) & 1);
     }
     cpuid(7, 0, r);
-    const bool amx_tile = (r[3] >> 24) & 1, amx_bf16 = (r[3] >> 22) & 1;
+    const bool amx_tile = (r[3] >> 24) & 1, amx_bf16 = (r[3] >> 22) & 1, amx_int8 = (r[3] >> 25) & 1;
     const bool os_tiles = (xcr0 & 0x60000) == 0x60000;  // XTILECFG and XTILEDATA state
 #if defined(LSTM_FAST_HAVE_AMX)
-    f.amx_bf16 = f.avx512_bf16 && amx_tile && amx_bf16 && os_tiles && request_tile_state();
+    const bool tiles = amx_tile && os_tiles && (amx_bf16 || amx_int8) && request_tile_state();
+    f.amx_bf16 = tiles && f.avx512_bf16 && amx_bf16;
+    f.amx_int8 = tiles && f.avx512_vnni && amx_int8;
 #else
-    (void)amx_tile, (void)amx_bf16, (void)os_tiles;
+    (void)amx_tile, (void)amx_bf16, (void)amx_int8, (void)os_tiles;
 #endif
     return f;
 }
@@ -232,6 +235,9 @@ Choice choose() {
     if (c.info.isa == "avx512" && f.avx512_bf16) bf16s.push_back({"avx512_bf16", make_bf16dot_avx512bf16()});
     // int8: likewise, LSTM_FAST_INT8 (for the tests and A/B runs of every path on one machine).
     std::vector<KernelPath<QMatrix>> int8s;
+#if defined(LSTM_FAST_HAVE_AMX)
+    if (c.info.isa == "avx512" && f.amx_int8) int8s.push_back({"amx_int8", make_int8_amx(make_int8_avx512vnni())});
+#endif
     if (c.info.isa == "avx512" && f.avx512_vnni) int8s.push_back({"avx512_vnni", make_int8_avx512vnni()});
     if (c.info.isa == "avx512" && f.avx512_bw) int8s.push_back({"avx512_bw", make_int8_avx512bw()});
 #else

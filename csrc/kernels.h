@@ -101,6 +101,7 @@ struct Kernels {
     GemmKernels<bf16_t> bf16dot;
     const char* bf16dot_isa;
     // int8 weights and dynamically quantized rows (see QMatrix), integer dot products:
+    // "amx_int8" (AMX tiles, TDPBUSD, with the rules of amx_bf16; vpdpbusd otherwise),
     // "avx512_vnni" (vpdpbusd, four products per lane per instruction) or "emulated"
     // (plain integer loops: the same integers, so the same numbers up to float rounding).
     GemmKernels<QMatrix> int8;
@@ -122,6 +123,9 @@ GemmKernels<bf16_t> make_bf16dot_avx512bf16();
 // For CPUs with AMX-BF16 whose OS granted the tile state (cpu.cpp).
 #if defined(LSTM_FAST_HAVE_AMX)
 GemmKernels<bf16_t> make_bf16dot_amx(const GemmKernels<bf16_t>& small, int64_t l1d_bytes, int64_t l2_bytes);
+// The int8 kernels with AMX-INT8 (TDPBUSD) for 2 rows or more, `small` (the VNNI kernels)
+// for one.
+GemmKernels<QMatrix> make_int8_amx(const GemmKernels<QMatrix>& small);
 #endif
 // The int8 kernels with AVX512_VNNI (vpdpbusd), for CPUs that have it.
 GemmKernels<QMatrix> make_int8_avx512vnni();
@@ -145,7 +149,7 @@ struct CpuInfo {
 
 // The kernel table for this process: chosen on first use from the CPU's features,
 // or forced by LSTM_FAST_ISA=generic|baseline|avx2|avx512, and its int8 path by
-// LSTM_FAST_INT8=avx512_vnni|avx512_bw|avx2|emulated, and its bf16 matmul path by
+// LSTM_FAST_INT8=amx_int8|avx512_vnni|avx512_bw|avx2|emulated, and its bf16 matmul path by
 // LSTM_FAST_BF16_MATMUL=amx_bf16|avx512_bf16|emulated (throws std::runtime_error if the CPU
 // cannot run the forced path or the name is unknown).
 const Kernels& kernels();

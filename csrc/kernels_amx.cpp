@@ -31,6 +31,7 @@
 #include <immintrin.h>
 
 #include "vec_avx512bf16.h"
+#include "vec_avx512vnni.h"
 #include "kernels_impl.h"
 
 namespace lstm_fast {
@@ -119,72 +120,68 @@ struct AmxRows {
 // Per thread: the inputs of the product, and a fused step's x beside its h.
 thread_local AmxRows t_amx_rows[2];
 
-// C tiles 0..NG-1 += the 16 rows of A at `a` (`rows.bytes()` apart, `rows.tiles` tiles) times
+// The products of 16-slot tile t (slots: bfloat16 pairs or int8 quads, 4 bytes per row each)
+// into C tiles 0..NG-1: A (tile A_TILE) from the rows at `a`, `a_bytes` apart, and the NG gates
+// of the packed block at `w` (slot p of gate q at (p·NG + q)·64 bytes; B alternates between
+// tiles 5 and 7), between() after each; bfloat16 pairs by TDPBF16PS, u8 × s8 quads into
+// int32 by TDPBUSD. GCC's tile intrinsics paste the tile number into their assembly text,
+// so it must be a literal: a macro defines the function for each A tile.
+#define LSTM_FAST_PRODUCT(c, a, b)     \
+    do {                               \
+        if constexpr (Int8)            \
+            _tile_dpbusd(c, a, b);     \
+        else                           \
+            _tile_dpbf16ps(c, a, b);   \
+    } while (0)
+#define LSTM_FAST_TILE_PRODUCTS(A_TILE)                                                                    \
+    template <bool Int8, int NG, class Between>                                                            \
+    inline void tile_products_##A_TILE(const char* a, int64_t a_bytes, const char* w, int64_t t,           \
+                                       const Between& between) {                                           \
+        constexpr int64_t w_bytes = NG * 64; /* slot p to p + 1 of one gate */                             \
+        const char* g = w + t * kTilePairs * NG * 64;                                                      \
+        _tile_loadd(A_TILE, a + t * 64, a_bytes);                                                          \
+        _tile_loadd(5, g, w_bytes);                                                                        \
+        LSTM_FAST_PRODUCT(0, A_TILE, 5);                                                                   \
+        between();                                                                                         \
+        if constexpr (NG == 4) {                                                                           \
+            _tile_loadd(7, g + 64, w_bytes);                                                               \
+            LSTM_FAST_PRODUCT(1, A_TILE, 7);                                                               \
+            between();                                                                                     \
+            _tile_loadd(5, g + 128, w_bytes);                                                              \
+            LSTM_FAST_PRODUCT(2, A_TILE, 5);                                                               \
+            between();                                                                                     \
+            _tile_loadd(7, g + 192, w_bytes);                                                              \
+            LSTM_FAST_PRODUCT(3, A_TILE, 7);                                                               \
+            between();                                                                                     \
+        }                                                                                                  \
+    }
+LSTM_FAST_TILE_PRODUCTS(4)
+LSTM_FAST_TILE_PRODUCTS(6)
+#undef LSTM_FAST_TILE_PRODUCTS
+#undef LSTM_FAST_PRODUCT
+
+// C tiles 0..NG-1 += the 16 rows of A at `a` (`a_bytes` apart, `tiles` 16-slot tiles) times
 // the NG gates of the packed block `w`, calling between() after each product (the step's
 // pipeline, below). A product's latency is several times its issue interval, so
-// consecutive products go to different gates' sums (4 independent chains); A alternates
-// between tiles 4 and 6 and B between 5 and 7. Tile numbers are immediates: the gates are
-// spelled out.
+// consecutive products go to different gates' sums (4 independent chains), and A
+// alternates between tiles 4 and 6.
 struct Nothing {
     void operator()() const {}
 };
+template <int NG, bool Int8 = false, class Between = Nothing>
+inline void add_products(int64_t tiles, int64_t a_bytes, const void* a, const void* w, const Between& between = {}) {
+    const char* ab = static_cast<const char*>(a);
+    const char* wb = static_cast<const char*>(w);
+    int64_t t = 0;
+    for (; t + 2 <= tiles; t += 2) {
+        tile_products_4<Int8, NG>(ab, a_bytes, wb, t, between);
+        tile_products_6<Int8, NG>(ab, a_bytes, wb, t + 1, between);
+    }
+    if (t < tiles) tile_products_4<Int8, NG>(ab, a_bytes, wb, t, between);
+}
 template <int NG, class Between = Nothing>
 inline void add_products(const AmxRows& rows, const bf16_t* a, const bf16_t* w, const Between& between = {}) {
-    constexpr int64_t w_bytes = NG * 2 * W * int64_t(sizeof(bf16_t));  // pair p to p + 1 of one gate
-    const int64_t a_bytes = rows.bytes();
-    auto gate = [&](int64_t p, int q) { return w + (p * NG + q) * 2 * W; };
-    int64_t t = 0;
-    for (; t + 2 <= rows.tiles; t += 2) {
-        const int64_t p = t * kTilePairs, p2 = p + kTilePairs;
-        _tile_loadd(4, a + 2 * p, a_bytes);
-        _tile_loadd(5, gate(p, 0), w_bytes);
-        _tile_dpbf16ps(0, 4, 5);
-        between();
-        if constexpr (NG == 4) {
-            _tile_loadd(7, gate(p, 1), w_bytes);
-            _tile_dpbf16ps(1, 4, 7);
-        between();
-            _tile_loadd(5, gate(p, 2), w_bytes);
-            _tile_dpbf16ps(2, 4, 5);
-        between();
-            _tile_loadd(7, gate(p, 3), w_bytes);
-            _tile_dpbf16ps(3, 4, 7);
-        between();
-        }
-        _tile_loadd(6, a + 2 * p2, a_bytes);
-        _tile_loadd(5, gate(p2, 0), w_bytes);
-        _tile_dpbf16ps(0, 6, 5);
-        between();
-        if constexpr (NG == 4) {
-            _tile_loadd(7, gate(p2, 1), w_bytes);
-            _tile_dpbf16ps(1, 6, 7);
-        between();
-            _tile_loadd(5, gate(p2, 2), w_bytes);
-            _tile_dpbf16ps(2, 6, 5);
-        between();
-            _tile_loadd(7, gate(p2, 3), w_bytes);
-            _tile_dpbf16ps(3, 6, 7);
-        between();
-        }
-    }
-    if (t < rows.tiles) {
-        const int64_t p = t * kTilePairs;
-        _tile_loadd(4, a + 2 * p, a_bytes);
-        _tile_loadd(5, gate(p, 0), w_bytes);
-        _tile_dpbf16ps(0, 4, 5);
-        between();
-        if constexpr (NG == 4) {
-            _tile_loadd(7, gate(p, 1), w_bytes);
-            _tile_dpbf16ps(1, 4, 7);
-        between();
-            _tile_loadd(5, gate(p, 2), w_bytes);
-            _tile_dpbf16ps(2, 4, 5);
-        between();
-            _tile_loadd(7, gate(p, 3), w_bytes);
-            _tile_dpbf16ps(3, 4, 7);
-        between();
-        }
-    }
+    add_products<NG, false>(rows.tiles, rows.bytes(), a, w, between);
 }
 
 template <int NG>
@@ -307,6 +304,148 @@ void projection_amx(const float* const* m_rows, float* const* h_rows, int64_t nr
     });
 }
 
+// ---------------------------------------------------------------------------------
+// int8 (AMX-INT8, TDPBUSD): the same tiles with u8 × s8 quads summed in int32. The int8
+// weights' quad layout (kernels.h, QMatrix) is the B tile's too, as the bfloat16 pairs are.
+// The rows are quantized as every int8 path does (quantize_row, the same u and s), padded
+// past K's last quad with u = 0 (so the next block's weights read by the last tile add
+// nothing), and every product and correction is the VNNI path's: exact integer dots, then
+// out = fma(float(dot - 128·Σw), s · scale, out) on the same `out`, so the same floats.
+using QIsa = Avx512Vnni;  // quantize_row's vector path (the same operations on every path)
+
+struct AmxQRows {
+    RawArray<uint8_t> values;
+    RawArray<float> scales;
+    int64_t stride = 0;  // bytes from one row to the next
+    int64_t tiles = 0;   // 16-quad tiles per row
+    const uint8_t* u = nullptr;
+    const float* s = nullptr;
+
+    void convert(const float* const* in, int64_t n, int64_t K) {
+        const int64_t quads = (K + 3) / 4;
+        tiles = (quads + kTilePairs - 1) / kTilePairs;
+        const int64_t used = tiles * 64;
+        stride = used + 64;
+        const int64_t padded = (n + kTileRows - 1) / kTileRows * kTileRows;
+        uint8_t* v = values.reserve(padded * stride + 64);
+        v += (64 - reinterpret_cast<uintptr_t>(v) % 64) % 64;
+        float* sc = scales.reserve(padded);
+        for (int64_t r = 0; r < n; ++r) {
+            uint8_t* row = v + r * stride;
+            sc[r] = quantize_row<QIsa>(in[r], K, row);  // K values, then 128 (zero) to whole quads
+            std::memset(row + quads * 4, 0, size_t(used - quads * 4));
+        }
+        std::memset(v + n * stride, 0, size_t((padded - n) * stride));
+        for (int64_t r = n; r < padded; ++r) sc[r] = 0.0f;
+        u = v;
+        s = sc;
+    }
+};
+thread_local AmxQRows t_amx_qrows[2];
+GemmKernels<QMatrix> t_small8;
+
+// out += float(C_int32 - 128·Σw) · (s · scale) for the 16 units of gate q (VNNI's epilogue).
+inline T int8_term(const float* c, const QBlock& w, int q, float s, T out) {
+    const __m512i dot = _mm512_sub_epi32(_mm512_loadu_si512(c), _mm512_loadu_si512(w.wsum128 + q * W));
+    return _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(_mm512_set1_ps(s), _mm512_loadu_ps(w.scale + q * W)), out);
+}
+
+void input_projection_amx8(const float* const* x_rows, int64_t nrows, int64_t K, const QMatrix* w, const float* bias,
+                           float* const* g_rows, int64_t b0, int64_t b1, bool reverse) {
+    if (nrows < kMinRows) return t_small8.input_projection(x_rows, nrows, K, w, bias, g_rows, b0, b1, reverse);
+    AmxQRows& x = t_amx_qrows[0];
+    x.convert(x_rows, nrows, K);
+    const Tiles tiles(nrows);
+    alignas(64) float z[4][kTileRows][W];
+    for_blocks(b0, b1, reverse, [&](int64_t b) {
+        const QBlock wb = block_of<Isa>(w, b, K, 4);
+        for (int64_t r0 = 0; r0 < nrows; r0 += kTileRows) {
+            zero_sums<4>();
+            add_products<4, true>(x.tiles, x.stride, x.u + r0 * x.stride, wb.w);
+            store_sums<4>(z);
+            const int64_t rows = std::min<int64_t>(kTileRows, nrows - r0);
+            for (int64_t r = 0; r < rows; ++r)
+                for (int q = 0; q < 4; ++q)
+                    V::store(g_rows[r0 + r] + b * 4 * W + q * W,
+                             int8_term(z[q][r], wb, q, x.s[r0 + r], V::load(bias + b * 4 * W + q * W)));
+        }
+    });
+}
+
+// As lstm_step_amx (the same pipeline); a fused step's two products, each with its own row
+// scales and weight sums, go to separate sums.
+void lstm_step_amx8(const StepArgs<QMatrix>& args, int64_t b0, int64_t b1) {
+    if (args.nrows < kMinRows) return t_small8.lstm_step(args, b0, b1);
+    AmxQRows& h = t_amx_qrows[0];
+    AmxQRows& x = t_amx_qrows[1];
+    h.convert(args.h_rows, args.nrows, args.K);
+    const bool fused = !args.g_rows;
+    if (fused) x.convert(args.x_rows, args.nrows, args.Kx);
+    const Tiles tiles(args.nrows);
+    alignas(64) float zh[2][4][kTileRows][W], zx[2][4][kTileRows][W];
+    const int64_t row_tiles = (args.nrows + kTileRows - 1) / kTileRows, units = (b1 - b0) * row_tiles;
+    const int64_t ktiles = 4 * ((fused ? x.tiles : 0) + h.tiles);
+    auto block = [&](int64_t u) { return args.reverse ? b1 - 1 - u / row_tiles : b0 + u / row_tiles; };
+    auto cell = [&](int64_t u, int64_t r) {
+        const int64_t b = block(u), row = u % row_tiles * kTileRows + r;
+        const QBlock wh = block_of<Isa>(args.w_hh, b, args.K, 4);
+        const float* g = fused ? args.bias + b * 4 * W : args.g_rows[row] + b * 4 * W;
+        T zq[4];
+        for (int q = 0; q < 4; ++q) {
+            zq[q] = V::load(g + q * W);
+            if (fused) zq[q] = int8_term(zx[u & 1][q][r], block_of<Isa>(args.w_ih, b, args.Kx, 4), q, x.s[row], zq[q]);
+            zq[q] = int8_term(zh[u & 1][q][r], wh, q, h.s[row], zq[q]);
+        }
+        float* cp = args.c_rows[row] + b * W;
+        T c = V::load(cp);
+        const T hv = lstm_cell<Isa>(zq[0], zq[1], zq[2], zq[3], c);
+        V::store(cp, c);
+        V::store(args.out_rows[row] + b * W, hv);
+    };
+    auto rows_of = [&](int64_t u) { return std::min<int64_t>(kTileRows, args.nrows - u % row_tiles * kTileRows); };
+    for (int64_t u = 0; u <= units; ++u) {
+        const int64_t prev = u - 1, todo = prev >= 0 ? rows_of(prev) : 0;
+        int64_t done = 0, credit = 0;
+        auto between = [&] {
+            for (credit += todo; credit >= ktiles; credit -= ktiles) cell(prev, done++);
+        };
+        if (u < units) {
+            const int64_t b = block(u), r0 = u % row_tiles * kTileRows;
+            if (fused) {
+                zero_sums<4>();
+                add_products<4, true>(x.tiles, x.stride, x.u + r0 * x.stride, block_of<Isa>(args.w_ih, b, args.Kx, 4).w,
+                                      between);
+                store_sums<4>(zx[u & 1]);
+            }
+            zero_sums<4>();
+            add_products<4, true>(h.tiles, h.stride, h.u + r0 * h.stride, block_of<Isa>(args.w_hh, b, args.K, 4).w,
+                                  between);
+            store_sums<4>(zh[u & 1]);
+        }
+        for (; done < todo; ++done) cell(prev, done);
+    }
+}
+
+void projection_amx8(const float* const* m_rows, float* const* h_rows, int64_t nrows, int64_t K, const QMatrix* w_hr,
+                     int64_t b0, int64_t b1, bool reverse) {
+    if (nrows < kMinRows) return t_small8.projection(m_rows, h_rows, nrows, K, w_hr, b0, b1, reverse);
+    AmxQRows& m = t_amx_qrows[0];
+    m.convert(m_rows, nrows, K);
+    const Tiles tiles(nrows);
+    alignas(64) float z[4][kTileRows][W];
+    for_blocks(b0, b1, reverse, [&](int64_t b) {
+        const QBlock wb = block_of<Isa>(w_hr, b, K, 1);
+        for (int64_t r0 = 0; r0 < nrows; r0 += kTileRows) {
+            zero_sums<1>();
+            add_products<1, true>(m.tiles, m.stride, m.u + r0 * m.stride, wb.w);
+            store_sums<1>(z);
+            const int64_t rows = std::min<int64_t>(kTileRows, nrows - r0);
+            for (int64_t r = 0; r < rows; ++r)
+                V::store(h_rows[r0 + r] + b * W, int8_term(z[0][r], wb, 0, m.s[r0 + r], V::set1(0.0f)));
+        }
+    });
+}
+
 }  // namespace
 
 GemmKernels<bf16_t> make_bf16dot_amx(const GemmKernels<bf16_t>& small, int64_t l1d_bytes, int64_t l2_bytes) {
@@ -314,6 +453,11 @@ GemmKernels<bf16_t> make_bf16dot_amx(const GemmKernels<bf16_t>& small, int64_t l
     t_one_row_bytes[0] = l1d_bytes;
     t_one_row_bytes[1] = l2_bytes / 2;
     return {&input_projection_amx, &lstm_step_amx, &projection_amx};
+}
+
+GemmKernels<QMatrix> make_int8_amx(const GemmKernels<QMatrix>& small) {
+    t_small8 = small;
+    return {&input_projection_amx8, &lstm_step_amx8, &projection_amx8};
 }
 
 }  // namespace lstm_fast

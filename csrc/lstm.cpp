@@ -183,7 +183,8 @@ QuantBuffer quantize(const float* w, int64_t units, int64_t K, int64_t NG, int64
                                     str(K));
     const int64_t blocks = (units + W - 1) / W, Kq = (K + 3) / 4;
     QuantBuffer out;
-    out.w = AlignedBuffer<int8_t>(size_t(blocks * Kq * NG * 4 * W));
+    // 16 zero quads of every gate after the last block, as bf16_tile_slack (kernels.h).
+    out.w = AlignedBuffer<int8_t>(size_t(blocks * Kq * NG * 4 * W + 16 * NG * 4 * W));
     out.scale = AlignedFloats(size_t(blocks * NG * W));
     out.wsum128 = AlignedBuffer<int32_t>(size_t(blocks * NG * W));
     for (int64_t q = 0; q < NG; ++q)

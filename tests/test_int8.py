@@ -115,7 +115,9 @@ def test_int8_options():
         lstm_fast.LSTM(4, 8, weights_dtype="int8", matmul_dtype="float32")
     with pytest.raises(ValueError, match="int8 weights and the int8 matmul go together"):
         lstm_fast.LSTM(4, 8, weights_dtype="bfloat16", matmul_dtype="int8")
-    assert lstm_fast.cpu_info()["int8_matmul"] in ("avx512_vnni", "avx2", "emulated")
+    info = lstm_fast.cpu_info()
+    assert info["int8_matmul"] in ("amx_int8", "avx512_vnni", "avx512_bw", "avx2", "emulated")
+    assert info["int8_matmul"] == info["int8_supported"][0]
     assert all(v.dtype == np.float32 for v in m.state_dict().values())  # float32 weights kept
 
 

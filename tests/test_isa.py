@@ -88,7 +88,8 @@ import lstm_fast
 rng = np.random.default_rng(1)
 out = {"int8": lstm_fast.cpu_info()["int8_matmul"], "cases": []}
 for B, T, I, H, kw in [(1, 7, 5, 17, {}), (3, 6, 33, 40, dict(num_layers=2, bidirectional=True)),
-                       (7, 5, 64, 64, {}), (1, 1, 256, 256, {}), (5, 4, 9, 33, dict(proj_size=7))]:
+                       (7, 5, 64, 64, {}), (1, 1, 256, 256, {}), (5, 4, 9, 33, dict(proj_size=7)),
+                       (20, 3, 70, 48, dict(proj_size=17)), (33, 1, 130, 40, {})]:
     m = lstm_fast.LSTM(I, H, seed=H, weights_dtype="int8", **kw)
     x = rng.standard_normal((T, B, I)).astype(np.float32)
     y, (h, c) = m(x)

@@ -24,7 +24,8 @@ def cpu_info() -> dict:
     vdpbf16ps instruction) or ``"emulated"`` (same numbers, float32 speed); all give the same
     products, summed in float32 in different orders. ``bf16_matmul_supported`` lists the
     paths this CPU can run, best first.
-    ``int8_matmul`` says how int8 weights multiply: ``"avx512_vnni"`` (vpdpbusd),
+    ``int8_matmul`` says how int8 weights multiply: ``"amx_int8"`` (AMX tiles, TDPBUSD, for
+    products of 2 rows or more; vpdpbusd for one), ``"avx512_vnni"`` (vpdpbusd),
     ``"avx512_bw"`` (AVX-512 without VNNI: vpmaddubsw on signed rows), ``"avx2"`` (the same on
     256 bits) or ``"emulated"`` (plain integer loops); all give the same integers.
     ``int8_supported`` lists the paths this CPU can run, best first.
@@ -112,7 +113,8 @@ class LSTM:
     quantization, as torch's ``quantize_dynamic`` does for nn.LSTM: each weight row is
     stored as int8 with one float scale, and each call quantizes what the weights multiply
     (x, h) per row to 8 bits with a scale from its largest magnitude; integer dot products
-    (AVX512_VNNI ``vpdpbusd``, else AVX512BW or AVX2 ``vpmaddubsw``: ``cpu_info()["int8_matmul"]``), one float
+    (AVX512_VNNI ``vpdpbusd``, AMX's ``TDPBUSD`` for batches and input projections where
+    the CPU has it, else AVX512BW or AVX2 ``vpmaddubsw``: ``cpu_info()["int8_matmul"]``), one float
     multiply per output. A quarter of float32's bytes per step: the batch-1 win. Outputs
     differ from float32 by ~1e-2 (measured in tests/test_int8.py); check your task's metric.
     """

@@ -1,14 +1,15 @@
-// The bfloat16 matmul kernels with AMX (AMX-TILE + AMX-BF16: Sapphire Rapids and later),
-// compiled with this file's flags (-mamx-tile -mamx-bf16, CMakeLists.txt). cpu.cpp installs
-// them only where the CPU has AMX and Linux granted this process the tile state.
+// The bfloat16 matmul and int8 kernels with AMX (AMX-TILE + AMX-BF16 / AMX-INT8: Sapphire
+// Rapids and later), compiled with this file's flags (-mamx-tile -mamx-bf16 -mamx-int8,
+// CMakeLists.txt). cpu.cpp installs them only where the CPU has AMX and Linux granted this
+// process the tile state.
 //
 // Why: TDPBF16PS multiplies a 16-row × 32 tile of bfloat16 inputs by a 32 × 16 tile of
-// bfloat16 weights into 16 × 16 float32 sums, 8,192 multiply-adds per instruction, 16x
-// what an AVX-512 FMA or 8x what vdpbf16ps does per cycle (Intel's figures). On the batch
-// shapes (B ≥ 16, and every input projection: T·B rows) that is the difference between
-// the AVX512_BF16 path being slower than our own float32 and being 5x faster
-// (docs/performance.md, the Sapphire Rapids section). Batch 1 steps are weight-bandwidth
-// bound and a 16-row tile would waste 15 rows: they stay on vdpbf16ps (kernels_impl.h).
+// bfloat16 weights into 16 × 16 float32 sums, 8,192 multiply-adds per instruction (TDPBUSD:
+// 16 × 64 × 16 u8 × s8 into int32), far more per cycle than an AVX-512 FMA or vdpbf16ps.
+// On batches and input projections (T·B rows) that is the difference between the
+// AVX512_BF16 path being slower than our own float32 and 4-5x faster (docs/performance.md,
+// the Sapphire Rapids section). Which products take the tiles: kMinRows and
+// t_one_row_bytes below.
 //
 // No repacking. The bfloat16 weights are already stored in the pairs layout the B tile
 // wants (lstm.h): gate q of block b holds, for pair p, 16 units × 2 consecutive k in 64
@@ -16,10 +17,10 @@
 // apart, the tile load's stride. The rows the product multiplies (x, h or m) are rounded
 // to bfloat16 into this thread's buffer, one constant stride, padded with zero rows to a
 // whole tile (AmxRows); a row of C depends only on its row of A, so the padding rows are
-// computed and dropped.
+// computed and dropped. (Fewer than 16 rows in all: A and C tiles of just those rows.)
 //
-// Tiles: 0-3 the sums (C) of the four gates of one block for 16 rows (only 0 for the
-// projection); 4 and 6 the inputs (A, 16 rows × 16 pairs), 5 and 7 a gate's weights (B, 16
+// Tiles (bfloat16; int8 the same with quads): 0-3 the sums (C) of the four gates of one block
+// for 16 rows (only 0 for the projection); 4 and 6 the inputs (A, 16 rows × 16 pairs), 5 and 7 a gate's weights (B, 16
 // pairs × 16 units), each pair used alternately so a load need not wait for the product
 // reading the tile before it. Every tile is full: the rows are padded with zero pairs to a
 // whole number of 16-pair tiles (AmxRows), so the last tile's weight rows past K, which the

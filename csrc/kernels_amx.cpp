@@ -53,6 +53,10 @@ constexpr int kTilePairs = 16;     // pairs of k per A and B tile (64 bytes per 
 // tile loads are slower). So one row takes the tiles only when the matrices it streams are
 // larger than the L1 and at most half the L2 (t_one_row_bytes).
 constexpr int64_t kMinRows = 2;
+// int8 input projections below 2^19 multiply-adds stay on vpdpbusd: (1,16,64,64) 1.06x
+// (VNNI against the tiles), (4,32,64,64) and (2,16,64,64) unchanged; the bf16 one of
+// (1,16,64,64) is 1.27x faster on the tiles, so it has no such floor.
+constexpr int64_t kMinProjectionMacs8 = int64_t(1) << 19;
 int64_t t_one_row_bytes[2] = {0, 0};  // (min, max], set by make_bf16dot_amx
 
 // Otherwise the AVX512_BF16 kernels of kernels_avx512bf16.cpp themselves (make_bf16dot_amx's
@@ -353,7 +357,8 @@ inline T int8_term(const float* c, const QBlock& w, int q, float s, T out) {
 
 void input_projection_amx8(const float* const* x_rows, int64_t nrows, int64_t K, const QMatrix* w, const float* bias,
                            float* const* g_rows, int64_t b0, int64_t b1, bool reverse) {
-    if (nrows < kMinRows) return t_small8.input_projection(x_rows, nrows, K, w, bias, g_rows, b0, b1, reverse);
+    if (nrows < kMinRows || nrows * K * (b1 - b0) * 4 * W < kMinProjectionMacs8)
+        return t_small8.input_projection(x_rows, nrows, K, w, bias, g_rows, b0, b1, reverse);
     AmxQRows& x = t_amx_qrows[0];
     x.convert(x_rows, nrows, K);
     const Tiles tiles(nrows);

@@ -86,7 +86,11 @@ struct Tiles {
             c.rows[t] = t == 5 || t == 7 ? kTileRows : m;  // B (5, 7): 16 pairs; A and C: the rows
             c.colsb[t] = 64;
         }
-        _tile_loadconfig(&c);
+        // Not _tile_loadconfig: GCC 12's intrinsic declares a read of 8 bytes only, so the
+        // stores to rows and colsb above may be dropped as dead (they were, once inlined
+        // differently: ldtilecfg then loaded palette 1 with no tiles, and the first tile
+        // instruction faulted). The operand here is the whole 64-byte configuration.
+        __asm__ volatile("ldtilecfg %0" : : "m"(c));
     }
     ~Tiles() { _tile_release(); }
     Tiles(const Tiles&) = delete;

@@ -79,10 +79,11 @@ constexpr int64_t packed_gate_offset(int G, int NG, int64_t S, int64_t s, int q,
     return (q / G) * (S * G * slot + group_pad(G, NG, slot)) + s * G * slot + (q % G) * slot;
 }
 
-// Zero bfloat16 elements after a packed bfloat16 matrix: 16 pairs of every gate, so that
-// the AMX kernels' 16-pair weight tiles, which read past K's last pair (into the next block,
-// or here after the last one) against zero inputs, stay inside the buffer (kernels_amx.cpp).
-constexpr int64_t bf16_tile_slack(int64_t NG, int64_t W) { return 16 * NG * 2 * W; }
+// Zero bytes after a packed bfloat16 or int8 matrix: 16 slots (pairs or quads, 64 bytes per
+// gate each) of every gate, so that the AMX kernels' 16-slot weight tiles, which read past
+// K's last slot (into the next block, or here after the last one) against zero inputs, stay
+// inside the buffer (kernels_amx.cpp).
+constexpr int64_t packed_tile_slack_bytes(int64_t NG) { return 16 * NG * 64; }
 
 struct Kernels {
     const char* isa;  // "avx512", "avx2" or "generic"

@@ -24,7 +24,7 @@
 // pairs × 16 units), each pair used alternately so a load need not wait for the product
 // reading the tile before it. Every tile is full: the rows are padded with zero pairs to a
 // whole number of 16-pair tiles (AmxRows), so the last tile's weight rows past K, which the
-// load reads from the next block or the matrix's zero slack (bf16_tile_slack, kernels.h),
+// load reads from the next block or the matrix's zero slack (packed_tile_slack_bytes, kernels.h),
 // multiply zeros (the weights are finite: lstm.cpp rejects one that bfloat16 rounds to
 // infinity). Numbers: products of bfloat16 are exact in float32, sums are float32 as in
 // vdpbf16ps; only their order differs (what the bf16 matmul mode allows, lstm.h), and
@@ -97,33 +97,40 @@ struct Tiles {
     Tiles& operator=(const Tiles&) = delete;
 };
 
-constexpr int64_t whole_tiles(int64_t K) { return ((K + 1) / 2 + kTilePairs - 1) / kTilePairs; }
+// Rows of A padded to a whole number of 16-row tiles.
+constexpr int64_t padded_rows(int64_t n) { return (n + kTileRows - 1) / kTileRows * kTileRows; }
+
+// `count` elements of `a` starting on a cache line: a tile row split over two lines loads
+// slower (the misaligned weights of a first harness ran 2.5x slower, rows of A 15 %).
+template <class E>
+E* line_aligned(RawArray<E>& a, int64_t count) {
+    E* v = a.reserve(count + 64 / int64_t(sizeof(E)));
+    return v + (64 - reinterpret_cast<uintptr_t>(v) % 64) % 64 / sizeof(E);
+}
 
 // The rows a product multiplies, rounded to bfloat16 (as Bf16Rows does), at one stride,
 // zero pairs up to whole tiles, then zero rows up to a whole tile.
 struct AmxRows {
     RawArray<bf16_t> values;
+    const bf16_t* v = nullptr;
     int64_t stride = 0;  // elements from one row to the next
     int64_t tiles = 0;   // 16-pair tiles per row
 
-    const bf16_t* convert(const float* const* in, int64_t n, int64_t K) {
-        tiles = whole_tiles(K);
+    void convert(const float* const* in, int64_t n, int64_t K) {
+        tiles = ((K + 1) / 2 + kTilePairs - 1) / kTilePairs;
         const int64_t used = tiles * 2 * kTilePairs;
         stride = used + 32;  // then 64 bytes, so rows do not start a multiple of 4 KiB apart
-        const int64_t padded = (n + kTileRows - 1) / kTileRows * kTileRows;
-        // Rows start on cache lines: a tile row split over two lines loads slower (the
-        // misaligned weights of a first harness ran 2.5x slower, rows of A 15 %).
-        bf16_t* v = values.reserve(padded * stride + 32);
-        v += (64 - reinterpret_cast<uintptr_t>(v) % 64) % 64 / sizeof(bf16_t);
+        bf16_t* out = line_aligned(values, padded_rows(n) * stride);
         for (int64_t r = 0; r < n; ++r) {
-            bf16_t* row = v + r * stride;
+            bf16_t* row = out + r * stride;
             Bf16Rows<Isa>::convert_row(in[r], K, row);  // K values (and the odd pair's zero)
             const int64_t done = (K + 1) / 2 * 2;
             std::memset(static_cast<void*>(row + done), 0, size_t(used - done) * sizeof(bf16_t));
         }
-        std::memset(static_cast<void*>(v + n * stride), 0, size_t((padded - n) * stride) * sizeof(bf16_t));
-        return v;
+        std::memset(static_cast<void*>(out + n * stride), 0, size_t((padded_rows(n) - n) * stride) * sizeof(bf16_t));
+        v = out;
     }
+    const void* row(int64_t r) const { return v + r * stride; }
     int64_t bytes() const { return stride * int64_t(sizeof(bf16_t)); }
 };
 // Per thread: the inputs of the product, and a fused step's x beside its h.
@@ -188,9 +195,10 @@ inline void add_products(int64_t tiles, int64_t a_bytes, const void* a, const vo
     }
     if (t < tiles) tile_products_4<Int8, NG>(ab, a_bytes, wb, t, between);
 }
-template <int NG, class Between = Nothing>
-inline void add_products(const AmxRows& rows, const bf16_t* a, const bf16_t* w, const Between& between = {}) {
-    add_products<NG, false>(rows.tiles, rows.bytes(), a, w, between);
+// The same with A from `rows` (AmxRows or AmxQRows) starting at row r0.
+template <int NG, bool Int8, class Rows, class Between = Nothing>
+inline void add_products(const Rows& rows, int64_t r0, const void* w, const Between& between = {}) {
+    add_products<NG, Int8>(rows.tiles, rows.bytes(), rows.row(r0), w, between);
 }
 
 template <int NG>
@@ -215,25 +223,21 @@ inline void store_sums(float (&z)[4][kTileRows][W]) {
     }
 }
 
-void input_projection_amx(const float* const* x_rows, int64_t nrows, int64_t K, const bf16_t* w, const float* bias,
-                          float* const* g_rows, int64_t b0, int64_t b1, bool reverse) {
-    if (nrows < kMinRows)
-        return t_small.input_projection(x_rows, nrows, K, w, bias, g_rows, b0, b1, reverse);
-    AmxRows& x = t_amx_rows[0];
-    const bf16_t* a = x.convert(x_rows, nrows, K);
+// For every (block, 16-row tile) of a product over `rows` (AmxRows or AmxQRows, nrows in all):
+// the sums of the block's NG gates into z, then epilogue(b, r0, rows in the tile, z).
+// w_of(b) is block b's packed weights.
+template <int NG, bool Int8, class Rows, class WOf, class Epilogue>
+void tiled_products(const Rows& rows, int64_t nrows, int64_t b0, int64_t b1, bool reverse, const WOf& w_of,
+                    const Epilogue& epilogue) {
     const Tiles tiles(nrows);
     alignas(64) float z[4][kTileRows][W];
     for_blocks(b0, b1, reverse, [&](int64_t b) {
-        const bf16_t* wb = block_of<Isa>(w, b, K, 4);
-        T bq[4];
-        for (int q = 0; q < 4; ++q) bq[q] = V::load(bias + b * 4 * W + q * W);
+        const void* wb = w_of(b);
         for (int64_t r0 = 0; r0 < nrows; r0 += kTileRows) {
-            zero_sums<4>();
-            add_products<4>(x, a + r0 * x.stride, wb);
-            store_sums<4>(z);
-            const int64_t rows = std::min<int64_t>(kTileRows, nrows - r0);
-            for (int64_t r = 0; r < rows; ++r)
-                for (int q = 0; q < 4; ++q) V::store(g_rows[r0 + r] + b * 4 * W + q * W, V::add(bq[q], V::load(z[q][r])));
+            zero_sums<NG>();
+            add_products<NG, Int8>(rows, r0, wb);
+            store_sums<NG>(z);
+            epilogue(b, r0, std::min<int64_t>(kTileRows, nrows - r0), z);
         }
     });
 }
@@ -247,50 +251,81 @@ void input_projection_amx(const float* const* x_rows, int64_t nrows, int64_t K, 
 // Kx inputs fused, H = 256), all cells after the unit's products / spread after every 4
 // products / after every product: R=32 Kx=128 52.8 / 35.3 / 33.5-34.7; R=32 Kx=0 38.6 /
 // 39.4 / 28.1; R=64 Kx=300 158 / 78-84 / 84-87.
+// products(u, b, r0, between) issues unit u's `products` tile products (block b, rows from
+// r0), calling between() after each, and stores its sums (buffer u & 1); cell(u, b, row, r)
+// updates row `row` (row r of the unit's tile) from them.
+template <class Products, class Cell>
+void pipelined_step(int64_t nrows, int64_t b0, int64_t b1, bool reverse, int64_t products_per_unit,
+                    const Products& products, const Cell& cell) {
+    const Tiles tiles(nrows);
+    const int64_t row_tiles = (nrows + kTileRows - 1) / kTileRows, units = (b1 - b0) * row_tiles;
+    auto block = [&](int64_t u) { return reverse ? b1 - 1 - u / row_tiles : b0 + u / row_tiles; };
+    auto rows_of = [&](int64_t u) { return std::min<int64_t>(kTileRows, nrows - u % row_tiles * kTileRows); };
+    for (int64_t u = 0; u <= units; ++u) {
+        // Rows of unit u - 1 still to update, spread over this unit's products.
+        const int64_t prev = u - 1, todo = prev >= 0 ? rows_of(prev) : 0;
+        const int64_t pb = prev >= 0 ? block(prev) : 0, pr0 = prev >= 0 ? prev % row_tiles * kTileRows : 0;
+        int64_t done = 0, credit = 0;  // rows due after k products: todo·k / products (no division)
+        auto between = [&] {
+            for (credit += todo; credit >= products_per_unit; credit -= products_per_unit, ++done)
+                cell(prev, pb, pr0 + done, done);
+        };
+        if (u < units) products(u, block(u), u % row_tiles * kTileRows, between);
+        for (; done < todo; ++done) cell(prev, pb, pr0 + done, done);
+    }
+}
+
+// The cell update of one row of block b from the four gate pre-activations zq.
+template <class Wt>
+inline void update_cell(const StepArgs<Wt>& a, int64_t row, int64_t b, const T (&zq)[4]) {
+    float* cp = a.c_rows[row] + b * W;
+    T c = V::load(cp);
+    const T h = lstm_cell<Isa>(zq[0], zq[1], zq[2], zq[3], c);
+    V::store(cp, c);
+    V::store(a.out_rows[row] + b * W, h);
+}
+
+void input_projection_amx(const float* const* x_rows, int64_t nrows, int64_t K, const bf16_t* w, const float* bias,
+                          float* const* g_rows, int64_t b0, int64_t b1, bool reverse) {
+    if (nrows < kMinRows)
+        return t_small.input_projection(x_rows, nrows, K, w, bias, g_rows, b0, b1, reverse);
+    AmxRows& x = t_amx_rows[0];
+    x.convert(x_rows, nrows, K);
+    tiled_products<4, false>(
+        x, nrows, b0, b1, reverse, [&](int64_t b) { return block_of<Isa>(w, b, K, 4); },
+        [&](int64_t b, int64_t r0, int64_t rows, const float (&z)[4][kTileRows][W]) {
+            for (int64_t r = 0; r < rows; ++r)
+                for (int q = 0; q < 4; ++q)
+                    V::store(g_rows[r0 + r] + b * 4 * W + q * W,
+                             V::add(V::load(bias + b * 4 * W + q * W), V::load(z[q][r])));
+        });
+}
+
 void lstm_step_amx(const StepArgs<bf16_t>& args, int64_t b0, int64_t b1) {
     const int64_t bytes = ((args.g_rows ? 0 : args.Kx) + args.K) * (b1 - b0) * 4 * W * int64_t(sizeof(bf16_t));
     const bool one_row = args.nrows == 1 && bytes > t_one_row_bytes[0] && bytes <= t_one_row_bytes[1];
     if (args.nrows < kMinRows && !one_row) return t_small.lstm_step(args, b0, b1);
     AmxRows& h = t_amx_rows[0];
     AmxRows& x = t_amx_rows[1];
-    const bf16_t* ah = h.convert(args.h_rows, args.nrows, args.K);
+    h.convert(args.h_rows, args.nrows, args.K);
     // A one-step chunk (g_rows null) fuses the input projection: x's product joins the sums.
-    const bf16_t* ax = args.g_rows ? nullptr : x.convert(args.x_rows, args.nrows, args.Kx);
-    const Tiles tiles(args.nrows);
+    const bool fused = !args.g_rows;
+    if (fused) x.convert(args.x_rows, args.nrows, args.Kx);
     alignas(64) float z[2][4][kTileRows][W];  // the sums of the last two units
-    const int64_t row_tiles = (args.nrows + kTileRows - 1) / kTileRows, units = (b1 - b0) * row_tiles;
-    const int64_t ktiles = 4 * ((ax ? x.tiles : 0) + h.tiles);  // products per unit
-    auto block = [&](int64_t u) { return args.reverse ? b1 - 1 - u / row_tiles : b0 + u / row_tiles; };
-    // The cell update of row r of unit u.
-    auto cell = [&](int64_t u, int64_t r) {
-        const int64_t b = block(u), row = u % row_tiles * kTileRows + r;
-        const float* g = ax ? args.bias + b * 4 * W : args.g_rows[row] + b * 4 * W;
-        float (&zu)[4][kTileRows][W] = z[u & 1];
-        T zq[4];
-        for (int q = 0; q < 4; ++q) zq[q] = V::add(V::load(g + q * W), V::load(zu[q][r]));
-        float* cp = args.c_rows[row] + b * W;
-        T c = V::load(cp);
-        const T hv = lstm_cell<Isa>(zq[0], zq[1], zq[2], zq[3], c);
-        V::store(cp, c);
-        V::store(args.out_rows[row] + b * W, hv);
-    };
-    auto rows_of = [&](int64_t u) { return std::min<int64_t>(kTileRows, args.nrows - u % row_tiles * kTileRows); };
-    for (int64_t u = 0; u <= units; ++u) {
-        // Rows of unit u - 1 still to update, spread over this unit's ktiles products.
-        const int64_t prev = u - 1, todo = prev >= 0 ? rows_of(prev) : 0;
-        int64_t done = 0, credit = 0;  // rows due after k products: todo·k / ktiles (no division)
-        auto between = [&] {
-            for (credit += todo; credit >= ktiles; credit -= ktiles) cell(prev, done++);
-        };
-        if (u < units) {
-            const int64_t b = block(u), r0 = u % row_tiles * kTileRows;
+    pipelined_step(
+        args.nrows, b0, b1, args.reverse, 4 * ((fused ? x.tiles : 0) + h.tiles),
+        [&](int64_t u, int64_t b, int64_t r0, const auto& between) {
             zero_sums<4>();
-            if (ax) add_products<4>(x, ax + r0 * x.stride, block_of<Isa>(args.w_ih, b, args.Kx, 4), between);
-            add_products<4>(h, ah + r0 * h.stride, block_of<Isa>(args.w_hh, b, args.K, 4), between);
+            if (fused) add_products<4, false>(x, r0, block_of<Isa>(args.w_ih, b, args.Kx, 4), between);
+            add_products<4, false>(h, r0, block_of<Isa>(args.w_hh, b, args.K, 4), between);
             store_sums<4>(z[u & 1]);
-        }
-        for (; done < todo; ++done) cell(prev, done);
-    }
+        },
+        [&](int64_t u, int64_t b, int64_t row, int64_t r) {
+            const float* g = fused ? args.bias + b * 4 * W : args.g_rows[row] + b * 4 * W;
+            T zq[4];
+            for (int q = 0; q < 4; ++q) zq[q] = V::add(V::load(g + q * W), V::load(z[u & 1][q][r]));
+            update_cell(args, row, b, zq);
+        });
 }
 
 void projection_amx(const float* const* m_rows, float* const* h_rows, int64_t nrows, int64_t K, const bf16_t* w_hr,
@@ -298,19 +333,12 @@ void projection_amx(const float* const* m_rows, float* const* h_rows, int64_t nr
     if (nrows < kMinRows)
         return t_small.projection(m_rows, h_rows, nrows, K, w_hr, b0, b1, reverse);
     AmxRows& m = t_amx_rows[0];
-    const bf16_t* a = m.convert(m_rows, nrows, K);
-    const Tiles tiles(nrows);
-    alignas(64) float z[4][kTileRows][W];
-    for_blocks(b0, b1, reverse, [&](int64_t b) {
-        const bf16_t* wb = block_of<Isa>(w_hr, b, K, 1);
-        for (int64_t r0 = 0; r0 < nrows; r0 += kTileRows) {
-            zero_sums<1>();
-            add_products<1>(m, a + r0 * m.stride, wb);
-            store_sums<1>(z);
-            const int64_t rows = std::min<int64_t>(kTileRows, nrows - r0);
+    m.convert(m_rows, nrows, K);
+    tiled_products<1, false>(
+        m, nrows, b0, b1, reverse, [&](int64_t b) { return block_of<Isa>(w_hr, b, K, 1); },
+        [&](int64_t b, int64_t r0, int64_t rows, const float (&z)[4][kTileRows][W]) {
             for (int64_t r = 0; r < rows; ++r) V::store(h_rows[r0 + r] + b * W, V::load(z[0][r]));
-        }
-    });
+        });
 }
 
 // ---------------------------------------------------------------------------------
@@ -325,30 +353,30 @@ using QIsa = Avx512Vnni;  // quantize_row's vector path (the same operations on 
 struct AmxQRows {
     RawArray<uint8_t> values;
     RawArray<float> scales;
-    int64_t stride = 0;  // bytes from one row to the next
-    int64_t tiles = 0;   // 16-quad tiles per row
     const uint8_t* u = nullptr;
     const float* s = nullptr;
+    int64_t stride = 0;  // bytes from one row to the next
+    int64_t tiles = 0;   // 16-quad tiles per row
 
     void convert(const float* const* in, int64_t n, int64_t K) {
         const int64_t quads = (K + 3) / 4;
         tiles = (quads + kTilePairs - 1) / kTilePairs;
         const int64_t used = tiles * 64;
         stride = used + 64;
-        const int64_t padded = (n + kTileRows - 1) / kTileRows * kTileRows;
-        uint8_t* v = values.reserve(padded * stride + 64);
-        v += (64 - reinterpret_cast<uintptr_t>(v) % 64) % 64;
-        float* sc = scales.reserve(padded);
+        uint8_t* out = line_aligned(values, padded_rows(n) * stride);
+        float* sc = scales.reserve(padded_rows(n));
         for (int64_t r = 0; r < n; ++r) {
-            uint8_t* row = v + r * stride;
+            uint8_t* row = out + r * stride;
             sc[r] = quantize_row<QIsa>(in[r], K, row);  // K values, then 128 (zero) to whole quads
             std::memset(row + quads * 4, 0, size_t(used - quads * 4));
         }
-        std::memset(v + n * stride, 0, size_t((padded - n) * stride));
-        for (int64_t r = n; r < padded; ++r) sc[r] = 0.0f;
-        u = v;
+        std::memset(out + n * stride, 0, size_t((padded_rows(n) - n) * stride));
+        for (int64_t r = n; r < padded_rows(n); ++r) sc[r] = 0.0f;
+        u = out;
         s = sc;
     }
+    const void* row(int64_t r) const { return u + r * stride; }
+    int64_t bytes() const { return stride; }
 };
 thread_local AmxQRows t_amx_qrows[2];
 GemmKernels<QMatrix> t_small8;
@@ -365,25 +393,19 @@ void input_projection_amx8(const float* const* x_rows, int64_t nrows, int64_t K,
         return t_small8.input_projection(x_rows, nrows, K, w, bias, g_rows, b0, b1, reverse);
     AmxQRows& x = t_amx_qrows[0];
     x.convert(x_rows, nrows, K);
-    const Tiles tiles(nrows);
-    alignas(64) float z[4][kTileRows][W];
-    for_blocks(b0, b1, reverse, [&](int64_t b) {
-        const QBlock wb = block_of<Isa>(w, b, K, 4);
-        for (int64_t r0 = 0; r0 < nrows; r0 += kTileRows) {
-            zero_sums<4>();
-            add_products<4, true>(x.tiles, x.stride, x.u + r0 * x.stride, wb.w);
-            store_sums<4>(z);
-            const int64_t rows = std::min<int64_t>(kTileRows, nrows - r0);
+    tiled_products<4, true>(
+        x, nrows, b0, b1, reverse, [&](int64_t b) { return block_of<Isa>(w, b, K, 4).w; },
+        [&](int64_t b, int64_t r0, int64_t rows, const float (&z)[4][kTileRows][W]) {
+            const QBlock wb = block_of<Isa>(w, b, K, 4);
             for (int64_t r = 0; r < rows; ++r)
                 for (int q = 0; q < 4; ++q)
                     V::store(g_rows[r0 + r] + b * 4 * W + q * W,
                              int8_term(z[q][r], wb, q, x.s[r0 + r], V::load(bias + b * 4 * W + q * W)));
-        }
-    });
+        });
 }
 
-// As lstm_step_amx (the same pipeline); a fused step's two products, each with its own row
-// scales and weight sums, go to separate sums.
+// As lstm_step_amx; a fused step's two products, each with its own row scales and weight
+// sums, go to separate sums.
 void lstm_step_amx8(const StepArgs<QMatrix>& args, int64_t b0, int64_t b1) {
     if (args.nrows < kMinRows) return t_small8.lstm_step(args, b0, b1);
     AmxQRows& h = t_amx_qrows[0];
@@ -391,49 +413,31 @@ void lstm_step_amx8(const StepArgs<QMatrix>& args, int64_t b0, int64_t b1) {
     h.convert(args.h_rows, args.nrows, args.K);
     const bool fused = !args.g_rows;
     if (fused) x.convert(args.x_rows, args.nrows, args.Kx);
-    const Tiles tiles(args.nrows);
     alignas(64) float zh[2][4][kTileRows][W], zx[2][4][kTileRows][W];
-    const int64_t row_tiles = (args.nrows + kTileRows - 1) / kTileRows, units = (b1 - b0) * row_tiles;
-    const int64_t ktiles = 4 * ((fused ? x.tiles : 0) + h.tiles);
-    auto block = [&](int64_t u) { return args.reverse ? b1 - 1 - u / row_tiles : b0 + u / row_tiles; };
-    auto cell = [&](int64_t u, int64_t r) {
-        const int64_t b = block(u), row = u % row_tiles * kTileRows + r;
-        const QBlock wh = block_of<Isa>(args.w_hh, b, args.K, 4);
-        const float* g = fused ? args.bias + b * 4 * W : args.g_rows[row] + b * 4 * W;
-        T zq[4];
-        for (int q = 0; q < 4; ++q) {
-            zq[q] = V::load(g + q * W);
-            if (fused) zq[q] = int8_term(zx[u & 1][q][r], block_of<Isa>(args.w_ih, b, args.Kx, 4), q, x.s[row], zq[q]);
-            zq[q] = int8_term(zh[u & 1][q][r], wh, q, h.s[row], zq[q]);
-        }
-        float* cp = args.c_rows[row] + b * W;
-        T c = V::load(cp);
-        const T hv = lstm_cell<Isa>(zq[0], zq[1], zq[2], zq[3], c);
-        V::store(cp, c);
-        V::store(args.out_rows[row] + b * W, hv);
-    };
-    auto rows_of = [&](int64_t u) { return std::min<int64_t>(kTileRows, args.nrows - u % row_tiles * kTileRows); };
-    for (int64_t u = 0; u <= units; ++u) {
-        const int64_t prev = u - 1, todo = prev >= 0 ? rows_of(prev) : 0;
-        int64_t done = 0, credit = 0;
-        auto between = [&] {
-            for (credit += todo; credit >= ktiles; credit -= ktiles) cell(prev, done++);
-        };
-        if (u < units) {
-            const int64_t b = block(u), r0 = u % row_tiles * kTileRows;
+    pipelined_step(
+        args.nrows, b0, b1, args.reverse, 4 * ((fused ? x.tiles : 0) + h.tiles),
+        [&](int64_t u, int64_t b, int64_t r0, const auto& between) {
             if (fused) {
                 zero_sums<4>();
-                add_products<4, true>(x.tiles, x.stride, x.u + r0 * x.stride, block_of<Isa>(args.w_ih, b, args.Kx, 4).w,
-                                      between);
+                add_products<4, true>(x, r0, block_of<Isa>(args.w_ih, b, args.Kx, 4).w, between);
                 store_sums<4>(zx[u & 1]);
             }
             zero_sums<4>();
-            add_products<4, true>(h.tiles, h.stride, h.u + r0 * h.stride, block_of<Isa>(args.w_hh, b, args.K, 4).w,
-                                  between);
+            add_products<4, true>(h, r0, block_of<Isa>(args.w_hh, b, args.K, 4).w, between);
             store_sums<4>(zh[u & 1]);
-        }
-        for (; done < todo; ++done) cell(prev, done);
-    }
+        },
+        [&](int64_t u, int64_t b, int64_t row, int64_t r) {
+            const QBlock wh = block_of<Isa>(args.w_hh, b, args.K, 4);
+            const QBlock wx = fused ? block_of<Isa>(args.w_ih, b, args.Kx, 4) : QBlock{};
+            const float* g = fused ? args.bias + b * 4 * W : args.g_rows[row] + b * 4 * W;
+            T zq[4];
+            for (int q = 0; q < 4; ++q) {
+                zq[q] = V::load(g + q * W);
+                if (fused) zq[q] = int8_term(zx[u & 1][q][r], wx, q, x.s[row], zq[q]);
+                zq[q] = int8_term(zh[u & 1][q][r], wh, q, h.s[row], zq[q]);
+            }
+            update_cell(args, row, b, zq);
+        });
 }
 
 void projection_amx8(const float* const* m_rows, float* const* h_rows, int64_t nrows, int64_t K, const QMatrix* w_hr,
@@ -441,19 +445,13 @@ void projection_amx8(const float* const* m_rows, float* const* h_rows, int64_t n
     if (nrows < kMinRows) return t_small8.projection(m_rows, h_rows, nrows, K, w_hr, b0, b1, reverse);
     AmxQRows& m = t_amx_qrows[0];
     m.convert(m_rows, nrows, K);
-    const Tiles tiles(nrows);
-    alignas(64) float z[4][kTileRows][W];
-    for_blocks(b0, b1, reverse, [&](int64_t b) {
-        const QBlock wb = block_of<Isa>(w_hr, b, K, 1);
-        for (int64_t r0 = 0; r0 < nrows; r0 += kTileRows) {
-            zero_sums<1>();
-            add_products<1, true>(m.tiles, m.stride, m.u + r0 * m.stride, wb.w);
-            store_sums<1>(z);
-            const int64_t rows = std::min<int64_t>(kTileRows, nrows - r0);
+    tiled_products<1, true>(
+        m, nrows, b0, b1, reverse, [&](int64_t b) { return block_of<Isa>(w_hr, b, K, 1).w; },
+        [&](int64_t b, int64_t r0, int64_t rows, const float (&z)[4][kTileRows][W]) {
+            const QBlock wb = block_of<Isa>(w_hr, b, K, 1);
             for (int64_t r = 0; r < rows; ++r)
                 V::store(h_rows[r0 + r] + b * W, int8_term(z[0][r], wb, 0, m.s[r0 + r], V::set1(0.0f)));
-        }
-    });
+        });
 }
 
 }  // namespace

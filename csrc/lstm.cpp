@@ -161,7 +161,7 @@ template <class Wt>
 AlignedBuffer<Wt> pack(const float* w, int64_t units, int64_t K, int64_t NG, int64_t W) {
     const int64_t blocks = (units + W - 1) / W;
     const PackedLayout L = layout_of<Wt>(K, NG, W);
-    const int64_t slack = std::is_same_v<Wt, float> ? 0 : bf16_tile_slack(NG, W);
+    const int64_t slack = std::is_same_v<Wt, float> ? 0 : packed_tile_slack_bytes(NG) / int64_t(sizeof(Wt));
     AlignedBuffer<Wt> out(size_t(L.size(blocks) + slack));
     for (int64_t q = 0; q < NG; ++q)
         for (int64_t u = 0; u < units; ++u) {
@@ -183,8 +183,7 @@ QuantBuffer quantize(const float* w, int64_t units, int64_t K, int64_t NG, int64
                                     str(K));
     const int64_t blocks = (units + W - 1) / W, Kq = (K + 3) / 4;
     QuantBuffer out;
-    // 16 zero quads of every gate after the last block, as bf16_tile_slack (kernels.h).
-    out.w = AlignedBuffer<int8_t>(size_t(blocks * Kq * NG * 4 * W + 16 * NG * 4 * W));
+    out.w = AlignedBuffer<int8_t>(size_t(blocks * Kq * NG * 4 * W + packed_tile_slack_bytes(NG)));
     out.scale = AlignedFloats(size_t(blocks * NG * W));
     out.wsum128 = AlignedBuffer<int32_t>(size_t(blocks * NG * W));
     for (int64_t q = 0; q < NG; ++q)

@@ -149,17 +149,11 @@ def test_every_bf16_matmul_path_matches_the_teacher_forced_reference(path):
     assert len(got["errors"]) == 8 and max(got["errors"]) <= ATOL, got["errors"]
 
 
-def test_unknown_bf16_matmul_path_fails_the_import_clearly():
-    env = dict(os.environ, LSTM_FAST_BF16_MATMUL="amx_fp8")
+@pytest.mark.parametrize("var,value,what", [("LSTM_FAST_BF16_MATMUL", "amx_fp8", "bf16 matmul path"),
+                                            ("LSTM_FAST_INT8", "avx1024", "int8 path")])
+def test_unknown_matmul_path_fails_the_import_clearly(var, value, what):
+    env = dict(os.environ, **{var: value})
     proc = subprocess.run([sys.executable, "-c", "import lstm_fast"], env=env, capture_output=True, text=True, timeout=60,
                           cwd=NEUTRAL_CWD)
     assert proc.returncode != 0
-    assert "LSTM_FAST_BF16_MATMUL=amx_fp8" in proc.stderr and "bf16 matmul path" in proc.stderr
-
-
-def test_unknown_int8_path_fails_the_import_clearly():
-    env = dict(os.environ, LSTM_FAST_INT8="avx1024")
-    proc = subprocess.run([sys.executable, "-c", "import lstm_fast"], env=env, capture_output=True, text=True, timeout=60,
-                          cwd=NEUTRAL_CWD)
-    assert proc.returncode != 0
-    assert "LSTM_FAST_INT8=avx1024" in proc.stderr and "int8 path" in proc.stderr
+    assert f"{var}={value}" in proc.stderr and what in proc.stderr

@@ -283,6 +283,20 @@ PYBIND11_MODULE(_core, m) {
     });
     m.def("set_num_threads", &lstm_fast::set_num_threads, py::arg("n"));
     m.def("get_num_threads", &lstm_fast::get_num_threads);
+    m.def(
+        "thread_stats",
+        [](bool reset) {
+            const lstm_fast::ThreadStats t = lstm_fast::thread_stats(reset);
+            py::dict d;
+            d["parallel_jobs"] = t.parallel_jobs;
+            d["alone_pool_busy"] = t.alone_pool_busy;
+            d["alone_contended"] = t.alone_contended;
+            d["contention_events"] = t.contention_events;
+            return d;
+        },
+        py::arg("reset") = false);
+    m.def("_note_contention", &lstm_fast::note_contention_for_test,
+          "private: start the oversubscription backoff as a contended barrier wait does, for its test");
     m.def("_cpu_quota_from_cgroup", &lstm_fast::cpu_quota_from_cgroup, py::arg("cpu_max"),
           "private: CPUs a cgroup v2 cpu.max text allows (0: no limit), for its test");
     m.def(

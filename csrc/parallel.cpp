@@ -51,7 +51,16 @@ std::atomic<int64_t> g_backoff_until{0};          // steady_clock ticks
 std::atomic<int64_t> g_last_contention{0};        // steady_clock ticks
 std::atomic<int64_t> g_backoff{kMinBackoff};      // the current backoff, ticks
 
+// ThreadStats' counters; each on its own line, away from the backoff state above.
+struct alignas(64) Counter {
+    std::atomic<uint64_t> n{0};
+    void bump() { n.fetch_add(1, std::memory_order_relaxed); }
+    uint64_t take(bool reset) { return reset ? n.exchange(0, std::memory_order_relaxed) : n.load(std::memory_order_relaxed); }
+};
+Counter g_parallel_jobs, g_alone_pool_busy, g_alone_contended, g_contention_events;
+
 void note_contention() {
+    g_contention_events.bump();
     // Relaxed and racy on purpose: concurrent notes may lose a doubling, never correctness.
     const int64_t now = Clock::now().time_since_epoch().count();
     const int64_t last = g_last_contention.exchange(now, std::memory_order_relaxed);
@@ -271,7 +280,12 @@ int get_num_threads() {
 
 int parallel_run(int n, const std::function<void(int, int)>& fn) {
     n = std::min(n, get_num_threads());
-    if (n <= 1 || threads_contended()) {
+    if (n <= 1) {
+        fn(0, 1);
+        return 1;
+    }
+    if (threads_contended()) {
+        g_alone_contended.bump();
         fn(0, 1);
         return 1;
     }
@@ -286,9 +300,11 @@ int parallel_run(int n, const std::function<void(int, int)>& fn) {
     }
     std::unique_lock<std::mutex> busy(pool->run_mutex, std::try_to_lock);
     if (!busy.owns_lock()) {
+        g_alone_pool_busy.bump();
         fn(0, 1);
         return 1;
     }
+    g_parallel_jobs.bump();
     pool->run(n, fn);
     return n;
 }
@@ -321,6 +337,17 @@ void wait_for_flag(const std::atomic<uint8_t>& flag) {
     const auto waited = wait_until([&] { return flag.load(std::memory_order_acquire) != 0; });
     if (waited > kContendedWait) note_contention();
 }
+
+ThreadStats thread_stats(bool reset) {
+    ThreadStats s;
+    s.parallel_jobs = g_parallel_jobs.take(reset);
+    s.alone_pool_busy = g_alone_pool_busy.take(reset);
+    s.alone_contended = g_alone_contended.take(reset);
+    s.contention_events = g_contention_events.take(reset);
+    return s;
+}
+
+void note_contention_for_test() { note_contention(); }
 
 bool threads_contended() {
     return Clock::now().time_since_epoch().count() < g_backoff_until.load(std::memory_order_relaxed);

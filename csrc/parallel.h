@@ -37,6 +37,21 @@ int parallel_run(int n, const std::function<void(int, int)>& fn);
 // such waits keep coming; parallel.cpp), then tries again.
 bool threads_contended();
 
+// How parallel_run's jobs (one per layer, direction or batch split of a call) actually ran,
+// counted since the process started or the last reset: a service's way to see whether
+// its multi-threaded calls really got their threads. Jobs that asked for one thread are
+// not counted. Relaxed counters, bumped once per job that asked for more than one.
+struct ThreadStats {
+    uint64_t parallel_jobs = 0;      // ran on more than one thread
+    uint64_t alone_pool_busy = 0;    // ran on one: another call held the pool (concurrent callers)
+    uint64_t alone_contended = 0;    // ran on one: the oversubscription backoff was on
+    uint64_t contention_events = 0;  // barrier or flag waits that started (or extended) a backoff
+};
+ThreadStats thread_stats(bool reset);
+
+// Starts a backoff as a contended barrier wait would. For tests of the guard.
+void note_contention_for_test();
+
 // Barrier for the threads of one parallel_run job: spins (the wait is usually well
 // under a microsecond), then yields so an oversubscribed machine still progresses.
 // Each thread announces its arrival in its own cache line and waits for the others'

@@ -9,12 +9,13 @@ The model families (``TextClassifier``, ``TextToImage``) load on first use, so
 
 from importlib import import_module
 
-from ._core import get_num_threads, set_num_threads
+from ._core import get_num_threads, set_num_threads, thread_stats
 from .lstm import LSTM, cpu_info
 
 _LAZY = {"TextClassifier": "lstm_fast.classifier", "TextToImage": "lstm_fast.text2image"}
 
-__all__ = ["LSTM", "TextClassifier", "TextToImage", "cpu_info", "get_num_threads", "set_num_threads", "__version__"]
+__all__ = ["LSTM", "TextClassifier", "TextToImage", "cpu_info", "get_num_threads", "set_num_threads", "thread_stats",
+           "__version__"]
 
 
 def __getattr__(name):

@@ -1,8 +1,9 @@
 """Type stubs for lstm_fast._core, the C++ extension (csrc/bindings.cpp).
 
-Private: use lstm_fast.LSTM, lstm_fast.cpu_info, lstm_fast.set_num_threads and
-lstm_fast.get_num_threads. Array arguments accept anything numpy converts to a real
-(float, int or uint) array; they are converted to float32 (lengths: to int64).
+Private: use lstm_fast.LSTM, lstm_fast.cpu_info, lstm_fast.set_num_threads,
+lstm_fast.get_num_threads and lstm_fast.thread_stats. Array arguments accept anything
+numpy converts to a real (float, int or uint) array; they are converted to float32
+(lengths: to int64).
 """
 
 from collections.abc import Sequence
@@ -72,6 +73,22 @@ def cpu_info() -> _CpuInfo:
 
 def set_num_threads(n: int) -> None:
     """Threads used by one forward call, 1 <= n <= 1024 (ValueError otherwise)."""
+
+class _ThreadStats(TypedDict):
+    parallel_jobs: int
+    alone_pool_busy: int
+    alone_contended: int
+    contention_events: int
+
+def thread_stats(reset: bool = False) -> _ThreadStats:
+    """How multi-threaded jobs (one per layer, direction or batch split of a call that asked
+    for more than one thread) ran since import or the last reset=True (which zeroes them):
+    parallel_jobs on several threads; alone_pool_busy on one because another call held the
+    thread pool; alone_contended on one because the oversubscription backoff was on;
+    contention_events: barrier waits that found a partner thread descheduled."""
+
+def _note_contention() -> None:
+    """Private: start the oversubscription backoff as a contended barrier wait does."""
 
 def _cpu_quota_from_cgroup(cpu_max: str) -> float:
     """Private: CPUs a cgroup v2 cpu.max text allows (0.0: no limit), for its test."""

@@ -701,7 +701,9 @@ def bench_scenario(s: Scenario, engines: list[Engine], threads: int, plan: Plan,
         control = _fixed_work_call(built["lstm_fast"]) if s.batch1() and "lstm_fast" in built else None
         if control:
             built[CONTROL] = control[0]
+        lstm_fast.thread_stats(reset=True)
         times = time_interleaved(built, plan, threads) if built else {}
+        jobs = lstm_fast.thread_stats(reset=True)  # every lstm_fast variant's timed and warm-up calls
     control_row = None
     if CONTROL in times:
         control_row = dict(summarize(times.pop(CONTROL)), work=control[1])
@@ -716,6 +718,8 @@ def bench_scenario(s: Scenario, engines: list[Engine], threads: int, plan: Plan,
               "bound": bound(s, threads, machine), "engines": rows, "loadavg": list(os.getloadavg())}
     if control_row:
         result["control"] = control_row
+    if threads > 1:
+        result["thread_jobs"] = jobs
     result["goal"] = _goal(s, result)
     return result
 
@@ -878,6 +882,14 @@ def print_scenario(r: dict, out=print) -> None:
     if c:
         out(f"  {'(control)':15s} {_fmt_us(c['median_us']):>10s} {_fmt_us(c['p99_us']):>10s} "
             f"{c['p99_us'] / c['median_us']:>7.2f}  {c['n']:>25d}  fixed work of the same length: the machine's own tail")
+    j = r.get("thread_jobs")
+    if j:
+        alone = j["alone_pool_busy"] + j["alone_contended"]
+        asked = j["parallel_jobs"] + alone
+        if asked:
+            out(f"  lstm_fast jobs that asked for {r['threads']} threads: {asked}, {alone} ran on one "
+                f"({100 * alone / asked:.1f} %: {j['alone_contended']} in a contention backoff after "
+                f"{j['contention_events']} contended waits, {j['alone_pool_busy']} found the pool busy)")
     ours = r["engines"].get("lstm_fast", {})
     if "median_us" in ours:
         g = r["goal"]

@@ -32,3 +32,20 @@ def test_bench_scenario_checks_times_and_judges_one_shape():
     lines = []
     bench.print_scenario(r, out=lines.append)
     assert any("(control)" in line for line in lines) and any("issue-3 goal" in line for line in lines)
+
+
+def test_bench_records_how_our_two_thread_jobs_ran():
+    s = bench.parse_shape("split=8,6,8,16")  # batch 8: a batch split across 2 threads
+    plan = bench.Plan(seconds=0.02, rounds=2, min_reps=3, warmup_seconds=0.01, settle_ms=0.0)
+    before = lstm_fast.get_num_threads()
+    try:
+        r = bench.bench_scenario(s, [bench.LstmFastEngine()], threads=2, plan=plan, machine=bench.Machine(),
+                                 log=lambda *a: None)
+    finally:
+        lstm_fast.set_num_threads(before)
+    j = r["thread_jobs"]
+    asked = j["parallel_jobs"] + j["alone_pool_busy"] + j["alone_contended"]
+    assert asked >= r["engines"]["lstm_fast"]["n"]  # one job per timed call, plus the warm-up's
+    lines = []
+    bench.print_scenario(r, out=lines.append)
+    assert any(f"asked for 2 threads: {asked}," in line for line in lines)

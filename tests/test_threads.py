@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -116,5 +117,80 @@ def test_a_batch_split_across_threads_computes_each_part_as_a_call_alone(B, kw):
             np.testing.assert_array_equal(y[b0:b1] if bf else y[:, b0:b1], yp)
             np.testing.assert_array_equal(h[:, b0:b1], hp)
             np.testing.assert_array_equal(c[:, b0:b1], cp)
+    finally:
+        lstm_fast.set_num_threads(old)
+
+
+def _split_call():
+    """A call that asks for 2 threads as one batch-split job (see the test above)."""
+    m = lstm_fast.LSTM(7, 16, seed=3)
+    x = np.random.default_rng(3).standard_normal((6, 8, 7)).astype(np.float32)
+    return lambda: m(x)
+
+
+def test_thread_stats_count_how_each_multithreaded_job_ran():
+    call = _split_call()
+    old = lstm_fast.get_num_threads()
+    try:
+        lstm_fast.set_num_threads(1)
+        lstm_fast.thread_stats(reset=True)
+        for _ in range(5):
+            call()
+        assert lstm_fast.thread_stats() == dict(parallel_jobs=0, alone_pool_busy=0, alone_contended=0,
+                                                contention_events=0)  # one-thread jobs are not counted
+        lstm_fast.set_num_threads(2)
+        calls, deadline = 0, time.monotonic() + 5  # a backoff (at most 100 ms) may hold the first ones
+        while lstm_fast.thread_stats()["parallel_jobs"] == 0 and time.monotonic() < deadline:
+            call()
+            calls += 1
+        s = lstm_fast.thread_stats(reset=True)
+        assert s["parallel_jobs"] >= 1
+        assert s["parallel_jobs"] + s["alone_pool_busy"] + s["alone_contended"] == calls  # one job per call
+        assert lstm_fast.thread_stats()["parallel_jobs"] == 0  # reset zeroed them
+        # A contended barrier wait starts a backoff (2 ms at first): the next job runs alone.
+        for _ in range(20):
+            before = lstm_fast.thread_stats()
+            t0 = time.perf_counter()
+            lstm_fast._core._note_contention()
+            call()
+            if time.perf_counter() - t0 < 1e-3:
+                after = lstm_fast.thread_stats()
+                assert after["contention_events"] == before["contention_events"] + 1
+                assert after["alone_contended"] == before["alone_contended"] + 1
+                assert after["parallel_jobs"] == before["parallel_jobs"]
+                break
+        else:
+            pytest.fail("20 tries: a note and a small call never fit in 1 ms")
+    finally:
+        lstm_fast.set_num_threads(old)
+        time.sleep(0.25)  # let the backoff lapse for the next tests
+
+
+def test_thread_stats_see_calls_that_found_the_pool_busy():
+    m = lstm_fast.LSTM(32, 64, seed=4)
+    x = np.random.default_rng(4).standard_normal((64, 8, 32)).astype(np.float32)  # a batch split, ~100 us
+    old = lstm_fast.get_num_threads()
+    lstm_fast.set_num_threads(2)
+    counts, stop = [0] * 4, threading.Event()
+
+    def caller(i):
+        while not stop.is_set():
+            m(x)
+            counts[i] += 1
+
+    try:
+        lstm_fast.thread_stats(reset=True)
+        threads = [threading.Thread(target=caller, args=(i,)) for i in range(4)]
+        for t in threads:
+            t.start()
+        deadline = time.monotonic() + 10
+        while lstm_fast.thread_stats()["alone_pool_busy"] == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        stop.set()
+        for t in threads:
+            t.join()
+        s = lstm_fast.thread_stats(reset=True)
+        assert s["alone_pool_busy"] >= 1  # four callers, one pool: some ran alone instead of queueing
+        assert s["parallel_jobs"] + s["alone_pool_busy"] + s["alone_contended"] == sum(counts)
     finally:
         lstm_fast.set_num_threads(old)

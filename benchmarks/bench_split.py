@@ -4,7 +4,8 @@
 The library splits a direction's step across threads when 4*H*R*B >= 2^15 multiply-adds
 (H >= ~91 at batch 1), or, in two, when the step's W_hh (16*H*R bytes in float32) misses a
 core's L1d (lstm_fast.cpu_info()["l1d_cache_bytes"]; H = 64 on a 48 KiB L1d) in a call of
-more than one step. Below both lines, a second thread computes the input projection ahead
+more than one step while a cache line's round trip between two cores measures <= 200 ns
+(printed per row: lstm_fast.thread_stats()["round_trip_ns"]). Below both lines, a second thread computes the input projection ahead
 of the recurrence (pipelined) when it has 4*H*I*B*T >= 2^17 multiply-adds and the
 sequence fits one chunk of gate rows. This script times shapes on both sides of
 those lines at 1 thread and at 2, back to back and with a busy-wait gap between calls (a
@@ -60,7 +61,7 @@ def main() -> None:
           f"load {os.getloadavg()[0]:.2f}; median / p99 us over {args.reps} calls")
     rng = np.random.default_rng(0)
     old = lstm_fast.get_num_threads()
-    print(f"{'shape':24s} {'gap':>6s} {'1 thread':>16s} {'2 threads':>16s} {'1T/2T':>6s}")
+    print(f"{'shape':24s} {'gap':>6s} {'1 thread':>16s} {'2 threads':>16s} {'1T/2T':>6s}  round trip")
     try:
         for name, B, T, I, H in SHAPES:
             m = lstm_fast.LSTM(I, H, seed=0)
@@ -76,8 +77,10 @@ def main() -> None:
                     us = np.concatenate(runs[threads])
                     med[threads] = np.median(us)
                     cells.append(f"{med[threads]:7.1f} / {np.percentile(us, 99):6.1f}")
-                print(f"{name:24s} {gap * 1e6:5.0f}u {cells[0]:>16s} {cells[1]:>16s} {med[1] / med[2]:6.2f}",
-                      flush=True)
+                # The cores' distance that the H=64 split depends on (last measured, ns; 0: none yet).
+                rtt = lstm_fast.thread_stats()["round_trip_ns"]
+                print(f"{name:24s} {gap * 1e6:5.0f}u {cells[0]:>16s} {cells[1]:>16s} {med[1] / med[2]:6.2f}  "
+                      f"{rtt:6.0f} ns", flush=True)
     finally:
         lstm_fast.set_num_threads(old)
 

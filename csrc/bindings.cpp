@@ -292,6 +292,7 @@ PYBIND11_MODULE(_core, m) {
             d["alone_pool_busy"] = t.alone_pool_busy;
             d["alone_contended"] = t.alone_contended;
             d["contention_events"] = t.contention_events;
+            d["round_trip_ns"] = t.round_trip_ns;
             return d;
         },
         py::arg("reset") = false);

@@ -304,6 +304,13 @@ constexpr int64_t kSplitStepWork = 1 << 15;        // per-step 4H·R·B to split
 // (1,16,64,64) 9.97 / 8.01 µs, T=64 33.2 / 27.5, two layers 18.7 / 14.9, H=80 25.1 / 21.8;
 // H=48 (36 KiB, fits) 5.4 / 7.2, and bf16 or int8 H=64 (32 / 16 KiB) 7.9 / 8.6 and
 // 5.0 / 6.5: no split when it fits. (A one-step call reads W_hh once: no such split.)
+// That gain is worth less than the barrier and h exchange when the two cores are far apart:
+// the split is only taken while a cache line's round trip between them measures at most
+// kCheapRoundTripNs (parallel.h, cross_core_round_trip_ns). Measured, 2 threads against 1:
+// Zen 5 VM, tiny 8.6-9.7 vs 8.9-9.0 µs in phases of 110-131 ns round trips, 21.5-22.5 vs
+// 11.6-12.0 µs in phases of 298-633 ns; Sapphire Rapids VM (315-449 ns in six runs), tiny
+// 0.63-0.84x and (1,64,64,64) 0.76-0.82x of one thread's speed.
+constexpr double kCheapRoundTripNs = 200;
 constexpr int64_t kSplitDirectionWork = 1 << 18;   // per-direction total to run directions in parallel
 // Two directions on two cores each stream a whole W_hh every step. When one W_hh misses a
 // core's L2, running the directions one after the other, each step split across the
@@ -509,8 +516,12 @@ void LstmModel::run(const ForwardArgs& a, int max_threads, bool validated) const
         });
         return;
     }
-    const int64_t by_work = std::max<int64_t>(int64_t(std::min(step_work / double(kSplitStepWork), 1024.0)),
-                                              max_len > 1 && rec_bytes > l1d ? 2 : 1);
+    const int64_t work_threads = int64_t(std::min(step_work / double(kSplitStepWork), 1024.0));
+    const int64_t by_work = std::max<int64_t>(
+        work_threads, work_threads < 2 && threads >= 2 && max_len > 1 && rec_bytes > l1d && !parallel_dirs &&
+                              cross_core_round_trip_ns() <= kCheapRoundTripNs
+                          ? 2
+                          : 1);
     const int dir_threads = int(std::max<int64_t>(
         1, std::min<int64_t>({parallel_dirs ? 1 : threads, nb, by_work, SpinBarrier::kMaxThreads})));
     const int64_t pipe_steps = ceil_div(kPipeRows, std::max<int64_t>(B, 1));  // at least

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <exception>
 #include <fstream>
+#include <limits>
 #include <mutex>
 #include <set>
 #include <sstream>
@@ -58,6 +59,9 @@ struct alignas(64) Counter {
     uint64_t take(bool reset) { return reset ? n.exchange(0, std::memory_order_relaxed) : n.load(std::memory_order_relaxed); }
 };
 Counter g_parallel_jobs, g_alone_pool_busy, g_alone_contended, g_contention_events;
+// cross_core_round_trip_ns's last measurement and next refresh.
+std::atomic<int64_t> g_round_trip_ps{-1};   // picoseconds; -1: never measured
+std::atomic<int64_t> g_round_trip_next{0};  // steady_clock ticks: when to measure again
 
 void note_contention() {
     g_contention_events.bump();
@@ -278,14 +282,17 @@ int get_num_threads() {
     return n > 0 ? n : cached_default_threads();
 }
 
-int parallel_run(int n, const std::function<void(int, int)>& fn) {
+namespace {
+// parallel_run, with or without counting the job in ThreadStats (the round-trip
+// measurement below is not a job of the caller's).
+int run_job(int n, const std::function<void(int, int)>& fn, bool count) {
     n = std::min(n, get_num_threads());
     if (n <= 1) {
         fn(0, 1);
         return 1;
     }
     if (threads_contended()) {
-        g_alone_contended.bump();
+        if (count) g_alone_contended.bump();
         fn(0, 1);
         return 1;
     }
@@ -300,14 +307,17 @@ int parallel_run(int n, const std::function<void(int, int)>& fn) {
     }
     std::unique_lock<std::mutex> busy(pool->run_mutex, std::try_to_lock);
     if (!busy.owns_lock()) {
-        g_alone_pool_busy.bump();
+        if (count) g_alone_pool_busy.bump();
         fn(0, 1);
         return 1;
     }
-    g_parallel_jobs.bump();
+    if (count) g_parallel_jobs.bump();
     pool->run(n, fn);
     return n;
 }
+}  // namespace
+
+int parallel_run(int n, const std::function<void(int, int)>& fn) { return run_job(n, fn, true); }
 
 SpinBarrier::SpinBarrier(int n) : n_(n) {
     if (n < 1 || n > kMaxThreads)
@@ -344,10 +354,63 @@ ThreadStats thread_stats(bool reset) {
     s.alone_pool_busy = g_alone_pool_busy.take(reset);
     s.alone_contended = g_alone_contended.take(reset);
     s.contention_events = g_contention_events.take(reset);
+    const int64_t ps = g_round_trip_ps.load(std::memory_order_relaxed);
+    s.round_trip_ns = ps < 0 ? 0.0 : double(ps) / 1000.0;
     return s;
 }
 
 void note_contention_for_test() { note_contention(); }
+
+namespace {
+// Refresh interval: the Zen 5 VM of docs/performance.md switched between ~110 and ~630 ns
+// round trips within seconds; a refresh costs 16 round trips (2-10 µs) on one call.
+constexpr int64_t kRoundTripRefresh = std::chrono::duration_cast<Clock::duration>(std::chrono::seconds(1)).count();
+
+// Median round trip of a ping-pong between tid 0 and tid 1, ns; 0 if it ran on one thread.
+double measure_round_trip() {
+    constexpr int kTrips = 16;
+    struct alignas(64) Line {
+        std::atomic<int> v{0};
+    };
+    Line ping, pong;
+    double trips[kTrips];
+    bool two = false;
+    run_job(2, [&](int tid, int n) {
+        if (n < 2) return;
+        if (tid == 1) {
+            for (int i = 0; i <= kTrips; ++i) {  // trip 0 wakes the worker up: not timed
+                wait_until([&] { return ping.v.load(std::memory_order_acquire) > i; });
+                pong.v.store(i + 1, std::memory_order_release);
+            }
+            return;
+        }
+        if (tid != 0) return;
+        two = true;
+        for (int i = 0; i <= kTrips; ++i) {
+            const auto t0 = Clock::now();
+            ping.v.store(i + 1, std::memory_order_release);
+            wait_until([&] { return pong.v.load(std::memory_order_acquire) > i; });
+            if (i > 0) trips[i - 1] = std::chrono::duration<double, std::nano>(Clock::now() - t0).count();
+        }
+    }, false);
+    if (!two) return 0;
+    std::nth_element(trips, trips + kTrips / 2, trips + kTrips);
+    return trips[kTrips / 2];
+}
+}  // namespace
+
+double cross_core_round_trip_ns() {
+    const int64_t now = Clock::now().time_since_epoch().count();
+    int64_t next = g_round_trip_next.load(std::memory_order_relaxed);
+    // One caller claims each refresh; the others use the last value meanwhile.
+    if (now >= next && get_num_threads() >= 2 && !threads_contended() &&
+        g_round_trip_next.compare_exchange_strong(next, now + kRoundTripRefresh, std::memory_order_relaxed)) {
+        const double ns = measure_round_trip();
+        if (ns > 0) g_round_trip_ps.store(int64_t(ns * 1000.0), std::memory_order_relaxed);
+    }
+    const int64_t ps = g_round_trip_ps.load(std::memory_order_relaxed);
+    return ps < 0 ? std::numeric_limits<double>::infinity() : double(ps) / 1000.0;
+}
 
 bool threads_contended() {
     return Clock::now().time_since_epoch().count() < g_backoff_until.load(std::memory_order_relaxed);

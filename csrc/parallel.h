@@ -46,8 +46,18 @@ struct ThreadStats {
     uint64_t alone_pool_busy = 0;    // ran on one: another call held the pool (concurrent callers)
     uint64_t alone_contended = 0;    // ran on one: the oversubscription backoff was on
     uint64_t contention_events = 0;  // barrier or flag waits that started (or extended) a backoff
+    double round_trip_ns = 0;        // the last cross_core_round_trip_ns() measurement (0: none yet)
 };
 ThreadStats thread_stats(bool reset);
+
+// A cache line's round trip between the calling thread and a pool worker, in ns: what
+// one barrier of a split step costs at least (and the h exchange after it about as much).
+// Measured by a short ping-pong (16 round trips, a few µs) on the first call and again
+// when the last measurement is over kRoundTripRefresh (parallel.cpp) old, since a VM's
+// two vCPUs can move closer or apart within seconds; between refreshes it returns the
+// last value. Infinity until a measurement succeeded (n/a with one thread, or when the
+// pool was busy or the machine contended: then the last value stays).
+double cross_core_round_trip_ns();
 
 // Starts a backoff as a contended barrier wait would. For tests of the guard.
 void note_contention_for_test();

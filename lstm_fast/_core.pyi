@@ -79,13 +79,16 @@ class _ThreadStats(TypedDict):
     alone_pool_busy: int
     alone_contended: int
     contention_events: int
+    round_trip_ns: float
 
 def thread_stats(reset: bool = False) -> _ThreadStats:
     """How multi-threaded jobs (one per layer, direction or batch split of a call that asked
     for more than one thread) ran since import or the last reset=True (which zeroes them):
     parallel_jobs on several threads; alone_pool_busy on one because another call held the
     thread pool; alone_contended on one because the oversubscription backoff was on;
-    contention_events: barrier waits that found a partner thread descheduled."""
+    contention_events: barrier waits that found a partner thread descheduled; round_trip_ns:
+    the last measured cache-line round trip between two of the pool's cores (0.0: none yet;
+    remeasured at most once a second by calls whose split depends on it; not reset)."""
 
 def _note_contention() -> None:
     """Private: start the oversubscription backoff as a contended barrier wait does."""

@@ -136,8 +136,9 @@ def test_thread_stats_count_how_each_multithreaded_job_ran():
         lstm_fast.thread_stats(reset=True)
         for _ in range(5):
             call()
-        assert lstm_fast.thread_stats() == dict(parallel_jobs=0, alone_pool_busy=0, alone_contended=0,
-                                                contention_events=0)  # one-thread jobs are not counted
+        counts = {k: v for k, v in lstm_fast.thread_stats().items() if k != "round_trip_ns"}
+        assert counts == dict(parallel_jobs=0, alone_pool_busy=0, alone_contended=0,
+                              contention_events=0)  # one-thread jobs are not counted
         lstm_fast.set_num_threads(2)
         calls, deadline = 0, time.monotonic() + 5  # a backoff (at most 100 ms) may hold the first ones
         while lstm_fast.thread_stats()["parallel_jobs"] == 0 and time.monotonic() < deadline:
@@ -192,5 +193,31 @@ def test_thread_stats_see_calls_that_found_the_pool_busy():
         s = lstm_fast.thread_stats(reset=True)
         assert s["alone_pool_busy"] >= 1  # four callers, one pool: some ran alone instead of queueing
         assert s["parallel_jobs"] + s["alone_pool_busy"] + s["alone_contended"] == sum(counts)
+    finally:
+        lstm_fast.set_num_threads(old)
+
+
+def test_a_small_split_asks_for_the_cross_core_round_trip_and_does_not_count_it_as_a_job():
+    # H = 64: W_hh (64 KiB) misses a 48 KiB or 32 KiB L1d, too little work to split by itself:
+    # the library splits its steps only if the cores are close (csrc/lstm.cpp, kCheapRoundTripNs),
+    # and measures how close they are with a ping-pong between two pool threads.
+    m = lstm_fast.LSTM(64, 64, seed=5)
+    x = np.random.default_rng(5).standard_normal((16, 1, 64)).astype(np.float32)
+    old = lstm_fast.get_num_threads()
+    try:
+        lstm_fast.set_num_threads(2)
+        deadline = time.monotonic() + 5  # a contention backoff postpones the measurement
+        while True:
+            before = lstm_fast.thread_stats()
+            y = m(x)[0]
+            after = lstm_fast.thread_stats()
+            if after["round_trip_ns"] > 0 or time.monotonic() > deadline:
+                break
+            time.sleep(0.01)
+        assert 0 < after["round_trip_ns"] < 1e9
+        jobs = lambda s: s["parallel_jobs"] + s["alone_pool_busy"] + s["alone_contended"]  # noqa: E731
+        assert jobs(after) - jobs(before) <= 1  # the call's own job (if it split or pipelined), not the ping-pong
+        lstm_fast.set_num_threads(1)
+        np.testing.assert_allclose(m(x)[0], y, rtol=0, atol=1e-6)  # however it ran, the same result
     finally:
         lstm_fast.set_num_threads(old)

@@ -63,6 +63,12 @@ Counter g_parallel_jobs, g_alone_pool_busy, g_alone_contended, g_contention_even
 std::atomic<int64_t> g_round_trip_ps{-1};   // picoseconds; -1: never measured
 std::atomic<int64_t> g_round_trip_next{0};  // steady_clock ticks: when to measure again
 
+// The last measurement in ns, or -1 if there is none.
+double last_round_trip_ns() {
+    const int64_t ps = g_round_trip_ps.load(std::memory_order_relaxed);
+    return ps < 0 ? -1.0 : double(ps) / 1000.0;
+}
+
 void note_contention() {
     g_contention_events.bump();
     // Relaxed and racy on purpose: concurrent notes may lose a doubling, never correctness.
@@ -354,8 +360,7 @@ ThreadStats thread_stats(bool reset) {
     s.alone_pool_busy = g_alone_pool_busy.take(reset);
     s.alone_contended = g_alone_contended.take(reset);
     s.contention_events = g_contention_events.take(reset);
-    const int64_t ps = g_round_trip_ps.load(std::memory_order_relaxed);
-    s.round_trip_ns = ps < 0 ? 0.0 : double(ps) / 1000.0;
+    s.round_trip_ns = std::max(0.0, last_round_trip_ns());
     return s;
 }
 
@@ -384,8 +389,7 @@ double measure_round_trip() {
             }
             return;
         }
-        if (tid != 0) return;
-        two = true;
+        two = true;  // tid 0 (a job of 2 has tids 0 and 1 only)
         for (int i = 0; i <= kTrips; ++i) {
             const auto t0 = Clock::now();
             ping.v.store(i + 1, std::memory_order_release);
@@ -405,11 +409,11 @@ double cross_core_round_trip_ns() {
     // One caller claims each refresh; the others use the last value meanwhile.
     if (now >= next && get_num_threads() >= 2 && !threads_contended() &&
         g_round_trip_next.compare_exchange_strong(next, now + kRoundTripRefresh, std::memory_order_relaxed)) {
-        const double ns = measure_round_trip();
-        if (ns > 0) g_round_trip_ps.store(int64_t(ns * 1000.0), std::memory_order_relaxed);
+        const double measured = measure_round_trip();
+        if (measured > 0) g_round_trip_ps.store(int64_t(measured * 1000.0), std::memory_order_relaxed);
     }
-    const int64_t ps = g_round_trip_ps.load(std::memory_order_relaxed);
-    return ps < 0 ? std::numeric_limits<double>::infinity() : double(ps) / 1000.0;
+    const double ns = last_round_trip_ns();
+    return ns < 0 ? std::numeric_limits<double>::infinity() : ns;
 }
 
 bool threads_contended() {

@@ -36,6 +36,11 @@ def num_threads(n):
         lstm_fast.set_num_threads(old)
 
 
+def jobs_asked(stats):
+    """Multi-threaded jobs in a lstm_fast.thread_stats() reading, however they ran."""
+    return stats["parallel_jobs"] + stats["alone_pool_busy"] + stats["alone_contended"]
+
+
 def at_thread_counts(call, counts=(1, 2)):
     """{n: call()} with lstm_fast using n threads for each n in counts."""
     out = {}

@@ -3,6 +3,7 @@
 import pytest
 
 import lstm_fast
+from helpers import jobs_asked
 from lstm_fast import _core, bench
 
 
@@ -14,15 +15,19 @@ def test_fixed_work_control_does_work_and_checks_its_argument():
             _core._fixed_work(bad)
 
 
-def test_bench_scenario_checks_times_and_judges_one_shape():
-    s = bench.parse_shape("t=1,4,8,16")
+def _bench_one(spec, threads):
+    """bench_scenario on one shape with lstm_fast alone, a short plan."""
     plan = bench.Plan(seconds=0.02, rounds=2, min_reps=3, warmup_seconds=0.01, settle_ms=0.0)
     before = lstm_fast.get_num_threads()
     try:
-        r = bench.bench_scenario(s, [bench.LstmFastEngine()], threads=1, plan=plan, machine=bench.Machine(),
-                                 log=lambda *a: None)
+        return bench.bench_scenario(bench.parse_shape(spec), [bench.LstmFastEngine()], threads=threads, plan=plan,
+                                    machine=bench.Machine(), log=lambda *a: None)
     finally:
         lstm_fast.set_num_threads(before)  # the bench sets the process-wide count
+
+
+def test_bench_scenario_checks_times_and_judges_one_shape():
+    r = _bench_one("t=1,4,8,16", threads=1)
     ours = r["engines"]["lstm_fast"]
     assert ours["ok"] and ours["max_abs_diff"] <= ours["tolerance"] and ours["n"] >= 3
     assert 0 < ours["median_us"] <= ours["p99_us"]
@@ -35,16 +40,8 @@ def test_bench_scenario_checks_times_and_judges_one_shape():
 
 
 def test_bench_records_how_our_two_thread_jobs_ran():
-    s = bench.parse_shape("split=8,6,8,16")  # batch 8: a batch split across 2 threads
-    plan = bench.Plan(seconds=0.02, rounds=2, min_reps=3, warmup_seconds=0.01, settle_ms=0.0)
-    before = lstm_fast.get_num_threads()
-    try:
-        r = bench.bench_scenario(s, [bench.LstmFastEngine()], threads=2, plan=plan, machine=bench.Machine(),
-                                 log=lambda *a: None)
-    finally:
-        lstm_fast.set_num_threads(before)
-    j = r["thread_jobs"]
-    asked = j["parallel_jobs"] + j["alone_pool_busy"] + j["alone_contended"]
+    r = _bench_one("split=8,6,8,16", threads=2)  # batch 8: a batch split across 2 threads
+    asked = jobs_asked(r["thread_jobs"])
     assert asked >= r["engines"]["lstm_fast"]["n"]  # one job per timed call, plus the warm-up's
     lines = []
     bench.print_scenario(r, out=lines.append)

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import lstm_fast
+from helpers import jobs_asked, num_threads
 
 
 @pytest.mark.parametrize("matmul_dtype", ["float32", "bfloat16", "int8"])  # bf16/int8: per-thread row buffers
@@ -130,48 +131,44 @@ def _split_call():
 
 def test_thread_stats_count_how_each_multithreaded_job_ran():
     call = _split_call()
-    old = lstm_fast.get_num_threads()
     try:
-        lstm_fast.set_num_threads(1)
-        lstm_fast.thread_stats(reset=True)
-        for _ in range(5):
-            call()
-        counts = {k: v for k, v in lstm_fast.thread_stats().items() if k != "round_trip_ns"}
-        assert counts == dict(parallel_jobs=0, alone_pool_busy=0, alone_contended=0,
-                              contention_events=0)  # one-thread jobs are not counted
-        lstm_fast.set_num_threads(2)
-        calls, deadline = 0, time.monotonic() + 5  # a backoff (at most 100 ms) may hold the first ones
-        while lstm_fast.thread_stats()["parallel_jobs"] == 0 and time.monotonic() < deadline:
-            call()
-            calls += 1
-        s = lstm_fast.thread_stats(reset=True)
-        assert s["parallel_jobs"] >= 1
-        assert s["parallel_jobs"] + s["alone_pool_busy"] + s["alone_contended"] == calls  # one job per call
-        assert lstm_fast.thread_stats()["parallel_jobs"] == 0  # reset zeroed them
-        # A contended barrier wait starts a backoff (2 ms at first): the next job runs alone.
-        for _ in range(20):
-            before = lstm_fast.thread_stats()
-            t0 = time.perf_counter()
-            lstm_fast._core._note_contention()
-            call()
-            if time.perf_counter() - t0 < 1e-3:
-                after = lstm_fast.thread_stats()
-                assert after["contention_events"] == before["contention_events"] + 1
-                assert after["alone_contended"] == before["alone_contended"] + 1
-                assert after["parallel_jobs"] == before["parallel_jobs"]
-                break
-        else:
-            pytest.fail("20 tries: a note and a small call never fit in 1 ms")
+        with num_threads(1):
+            lstm_fast.thread_stats(reset=True)
+            for _ in range(5):
+                call()
+            counts = {k: v for k, v in lstm_fast.thread_stats().items() if k != "round_trip_ns"}
+            assert counts == dict(parallel_jobs=0, alone_pool_busy=0, alone_contended=0,
+                                  contention_events=0)  # one-thread jobs are not counted
+        with num_threads(2):
+            calls, deadline = 0, time.monotonic() + 5  # a backoff (at most 100 ms) may hold the first ones
+            while lstm_fast.thread_stats()["parallel_jobs"] == 0 and time.monotonic() < deadline:
+                call()
+                calls += 1
+            s = lstm_fast.thread_stats(reset=True)
+            assert s["parallel_jobs"] >= 1
+            assert jobs_asked(s) == calls  # one job per call
+            assert lstm_fast.thread_stats()["parallel_jobs"] == 0  # reset zeroed them
+            # A contended barrier wait starts a backoff (2 ms at first): the next job runs alone.
+            for _ in range(20):
+                before = lstm_fast.thread_stats()
+                t0 = time.perf_counter()
+                lstm_fast._core._note_contention()
+                call()
+                if time.perf_counter() - t0 < 1e-3:
+                    after = lstm_fast.thread_stats()
+                    assert after["contention_events"] == before["contention_events"] + 1
+                    assert after["alone_contended"] == before["alone_contended"] + 1
+                    assert after["parallel_jobs"] == before["parallel_jobs"]
+                    break
+            else:
+                pytest.fail("20 tries: a note and a small call never fit in 1 ms")
     finally:
-        lstm_fast.set_num_threads(old)
         time.sleep(0.25)  # let the backoff lapse for the next tests
 
 
 def test_thread_stats_see_calls_that_found_the_pool_busy():
     m = lstm_fast.LSTM(32, 64, seed=4)
     x = np.random.default_rng(4).standard_normal((64, 8, 32)).astype(np.float32)  # a batch split, ~100 us
-    old = lstm_fast.get_num_threads()
-    lstm_fast.set_num_threads(2)
     counts, stop = [0] * 4, threading.Event()
 
     def caller(i):
@@ -179,7 +176,7 @@ def test_thread_stats_see_calls_that_found_the_pool_busy():
             m(x)
             counts[i] += 1
 
-    try:
+    with num_threads(2):
         lstm_fast.thread_stats(reset=True)
         threads = [threading.Thread(target=caller, args=(i,)) for i in range(4)]
         for t in threads:
@@ -191,10 +188,8 @@ def test_thread_stats_see_calls_that_found_the_pool_busy():
         for t in threads:
             t.join()
         s = lstm_fast.thread_stats(reset=True)
-        assert s["alone_pool_busy"] >= 1  # four callers, one pool: some ran alone instead of queueing
-        assert s["parallel_jobs"] + s["alone_pool_busy"] + s["alone_contended"] == sum(counts)
-    finally:
-        lstm_fast.set_num_threads(old)
+    assert s["alone_pool_busy"] >= 1  # four callers, one pool: some ran alone instead of queueing
+    assert jobs_asked(s) == sum(counts)
 
 
 def test_a_small_split_asks_for_the_cross_core_round_trip_and_does_not_count_it_as_a_job():
@@ -203,9 +198,7 @@ def test_a_small_split_asks_for_the_cross_core_round_trip_and_does_not_count_it_
     # and measures how close they are with a ping-pong between two pool threads.
     m = lstm_fast.LSTM(64, 64, seed=5)
     x = np.random.default_rng(5).standard_normal((16, 1, 64)).astype(np.float32)
-    old = lstm_fast.get_num_threads()
-    try:
-        lstm_fast.set_num_threads(2)
+    with num_threads(2):
         deadline = time.monotonic() + 5  # a contention backoff postpones the measurement
         while True:
             before = lstm_fast.thread_stats()
@@ -214,10 +207,8 @@ def test_a_small_split_asks_for_the_cross_core_round_trip_and_does_not_count_it_
             if after["round_trip_ns"] > 0 or time.monotonic() > deadline:
                 break
             time.sleep(0.01)
-        assert 0 < after["round_trip_ns"] < 1e9
-        jobs = lambda s: s["parallel_jobs"] + s["alone_pool_busy"] + s["alone_contended"]  # noqa: E731
-        assert jobs(after) - jobs(before) <= 1  # the call's own job (if it split or pipelined), not the ping-pong
-        lstm_fast.set_num_threads(1)
+    assert 0 < after["round_trip_ns"] < 1e9
+    # The call's own job (if it split or pipelined), not the ping-pong.
+    assert jobs_asked(after) - jobs_asked(before) <= 1
+    with num_threads(1):
         np.testing.assert_allclose(m(x)[0], y, rtol=0, atol=1e-6)  # however it ran, the same result
-    finally:
-        lstm_fast.set_num_threads(old)

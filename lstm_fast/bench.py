@@ -890,7 +890,8 @@ def print_scenario(r: dict, out=print) -> None:
             out(f"  lstm_fast jobs that asked for {r['threads']} threads: {asked}, {alone} ran on one "
                 f"({100 * alone / asked:.1f} %: {j['alone_contended']} in a contention backoff after "
                 f"{j['contention_events']} contended waits, {j['alone_pool_busy']} found the pool busy); "
-                f"cross-core round trip {j['round_trip_ns']:.0f} ns")
+                + (f"cross-core round trip {j['round_trip_ns']:.0f} ns" if j["round_trip_ns"] > 0
+                   else "cross-core round trip not measured (no call of this process needed it)"))
     ours = r["engines"].get("lstm_fast", {})
     if "median_us" in ours:
         g = r["goal"]

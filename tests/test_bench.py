@@ -46,3 +46,8 @@ def test_bench_records_how_our_two_thread_jobs_ran():
     lines = []
     bench.print_scenario(r, out=lines.append)
     assert any(f"asked for 2 threads: {asked}," in line for line in lines)
+    # The round trip: 0.0 means no call measured it (a batch split never needs it).
+    for rtt, want in ((0.0, "round trip not measured"), (250.0, "round trip 250 ns")):
+        lines = []
+        bench.print_scenario({**r, "thread_jobs": {**r["thread_jobs"], "round_trip_ns": rtt}}, out=lines.append)
+        assert any(want in line for line in lines), (rtt, lines)

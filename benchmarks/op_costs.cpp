@@ -1,8 +1,9 @@
-// What one AVX-512 instruction of the LSTM cell costs on this core, by throughput: each op
-// runs in 8 independent dependency chains, so the time per op is its issue cost, not its
-// latency (an FMA's 4-cycle latency is covered by 8 chains at 2 per cycle). Also the clock:
-// one dependent FMA chain at 4 cycles per FMA. docs/performance.md (2026-12-03) cites it
-// for the cell's divisions.
+// What the AVX-512 instructions of the LSTM cell cost on this core, relative to each other:
+// each op runs in 8 independent dependency chains, so a slow op's time is its issue cost
+// (vdivps), not its latency; for the fast ones loop overhead shows too (the FMA line came out
+// at ~0.8 cycles per FMA on Sapphire Rapids, not the 0.5 its two ports allow), so read them
+// against the FMA line. Also the clock: one dependent FMA chain at 4 cycles per FMA.
+// docs/performance.md (2026-12-03) cites it for the cell's divisions.
 //
 //   g++ -O3 -funroll-all-loops -mavx512f benchmarks/op_costs.cpp -o /tmp/op_costs && /tmp/op_costs
 #include <immintrin.h>

@@ -887,11 +887,12 @@ def print_scenario(r: dict, out=print) -> None:
         alone = j["alone_pool_busy"] + j["alone_contended"]
         asked = j["parallel_jobs"] + alone
         if asked:
+            rtt = (f"{j['round_trip_ns']:.0f} ns" if j["round_trip_ns"] > 0
+                   else "not measured (no call of this process needed it)")
             out(f"  lstm_fast jobs that asked for {r['threads']} threads: {asked}, {alone} ran on one "
                 f"({100 * alone / asked:.1f} %: {j['alone_contended']} in a contention backoff after "
                 f"{j['contention_events']} contended waits, {j['alone_pool_busy']} found the pool busy); "
-                + (f"cross-core round trip {j['round_trip_ns']:.0f} ns" if j["round_trip_ns"] > 0
-                   else "cross-core round trip not measured (no call of this process needed it)"))
+                f"cross-core round trip {rtt}")
     ours = r["engines"].get("lstm_fast", {})
     if "median_us" in ours:
         g = r["goal"]

@@ -50,15 +50,14 @@ class LstmModel:
     def forward(
         self,
         input: ArrayLike,
-        h0: ArrayLike | None = None,
-        c0: ArrayLike | None = None,
+        hx: tuple[ArrayLike, ArrayLike] | list[ArrayLike] | None = None,
         lengths: ArrayLike | None = None,
         batch_first: bool = False,
     ) -> tuple[_F32, tuple[_F32, _F32]]:
         """input (T, B, I) ((B, T, I) if batch_first, or (T, I) unbatched) ->
         (output (T, B, D*R), (h_n (L*D, B, R), c_n (L*D, B, H))), with D = 2 if
-        bidirectional else 1 and R = proj_size or hidden_size. h0 and c0 are both given or
-        both None (zeros); lengths (B,) gives each sequence's true length (packed semantics).
+        bidirectional else 1 and R = proj_size or hidden_size. hx is a pair (h_0, c_0), both
+        given or both None, or None (zeros); lengths (B,) gives each sequence's true length (packed semantics).
         Releases the GIL while computing."""
     @property
     def block_width(self) -> int:

@@ -216,11 +216,7 @@ class LSTM:
         lengths: one int per batch element in [0, T]: the result equals torch's
         ``pack_padded_sequence(enforce_sorted=False)`` → LSTM → ``pad_packed_sequence(total_length=T)``.
         """
-        if hx is None:
-            return self._state[1].forward(input, None, None, lengths, self.batch_first)
-        if not isinstance(hx, (tuple, list)) or len(hx) != 2:
-            raise TypeError("hx must be a pair (h_0, c_0)")
-        return self._state[1].forward(input, hx[0], hx[1], lengths, self.batch_first)
+        return self._state[1].forward(input, hx, lengths, self.batch_first)
 
     forward = __call__
 

@@ -1,6 +1,9 @@
 """lstm_fast.LSTM against the NumPy float64 reference, on shapes that hit every SIMD
 body/tail split, with layers, directions, projection, lengths, states and layouts."""
 
+import collections
+import gc
+
 import numpy as np
 import pytest
 from conftest import ATOL
@@ -88,23 +91,75 @@ def test_batch_first_and_unbatched(rng):
     assert_close((y, (h, c)), ref(single, (h0, c0)))
 
 
-@pytest.mark.parametrize("layout", ["fortran", "strided", "float64", "readonly", "list", "reversed"])
+def unaligned_float32(values):
+    """A float32 copy of values whose data starts one byte past an aligned address."""
+    buf = np.zeros(values.size * 4 + 1, np.uint8)
+    out = np.frombuffer(buf.data, np.float32, count=values.size, offset=1).reshape(values.shape)
+    out[...] = values
+    assert not out.flags.aligned
+    return out
+
+
+# The binding takes an aligned native float32 array as it is and converts anything else:
+# both roads must read the same numbers.
+LAYOUTS = {
+    "fortran": lambda a: np.asfortranarray(a.astype(np.float32)),
+    "strided": lambda a: np.repeat(a.astype(np.float32), 2, axis=-1)[..., ::2],
+    "float64": lambda a: a,
+    "readonly": lambda a: a.astype(np.float32),
+    "list": lambda a: a.astype(np.float32).tolist(),
+    "reversed": lambda a: a.astype(np.float32)[::-1],
+    "big_endian": lambda a: a.astype(">f4"),
+    "unaligned": unaligned_float32,
+}
+
+
+@pytest.mark.parametrize("layout", list(LAYOUTS))
 def test_any_array_layout_is_read_correctly_and_never_modified(layout, rng):
     m, ref = make_pair(6, 12, seed=2)
     base = rng.standard_normal((5, 3, 6))
-    x = {
-        "fortran": np.asfortranarray(base.astype(np.float32)),
-        "strided": np.repeat(base.astype(np.float32), 2, axis=2)[:, :, ::2],
-        "float64": base,
-        "readonly": base.astype(np.float32),
-        "list": base.astype(np.float32).tolist(),
-        "reversed": base.astype(np.float32)[::-1],
-    }[layout]
+    x = LAYOUTS[layout](base)
     if layout == "readonly":
         x.flags.writeable = False
     before = np.array(x, copy=True)
     assert_close(m(x), ref(np.asarray(x, dtype=np.float64)))
     np.testing.assert_array_equal(np.asarray(x), before)
+
+
+@pytest.mark.parametrize("layout", list(LAYOUTS))
+def test_any_state_layout_is_read_correctly(layout, rng):
+    m, ref = make_pair(4, 7, num_layers=2, seed=3)
+    x = rng.standard_normal((3, 2, 4)).astype(np.float32)
+    h0, c0 = (rng.standard_normal((2, 2, 7)) for _ in range(2))
+    hx = (LAYOUTS[layout](h0), LAYOUTS[layout](c0))
+    assert_close(m(x, hx), ref(x, tuple(np.asarray(a, dtype=np.float64) for a in hx)))
+
+
+def test_hx_as_a_list_or_a_named_tuple(rng):
+    m, _ = make_pair(4, 7, seed=3)
+    x = rng.standard_normal((3, 2, 4)).astype(np.float32)
+    h0, c0 = random_state(m, 2, rng)
+    want = m(x, (h0, c0))
+    State = collections.namedtuple("State", "h c")
+    for hx in ([h0, c0], State(h0, c0)):
+        assert_same_bits(m(x, hx), want)
+
+
+def test_hx_list_emptied_while_converting_h0(rng):
+    """h_0's __array__ empties the list that holds it: the call keeps its own references."""
+    m, _ = make_pair(4, 7, seed=3)
+    x = rng.standard_normal((3, 2, 4)).astype(np.float32)
+    h0, c0 = random_state(m, 2, rng)
+    want = m(x, (h0, c0))
+
+    class Emptier:
+        def __array__(self, dtype=None, copy=None):
+            hx.clear()
+            gc.collect()
+            return h0
+
+    hx = [Emptier(), c0.tolist()]
+    assert_same_bits(m(x, hx), want)
 
 
 def test_batch_first_view_of_a_time_major_array(rng):

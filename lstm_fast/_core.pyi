@@ -56,8 +56,8 @@ class LstmModel:
     ) -> tuple[_F32, tuple[_F32, _F32]]:
         """input (T, B, I) ((B, T, I) if batch_first, or (T, I) unbatched) ->
         (output (T, B, D*R), (h_n (L*D, B, R), c_n (L*D, B, H))), with D = 2 if
-        bidirectional else 1 and R = proj_size or hidden_size. hx is a pair (h_0, c_0), both
-        given or both None, or None (zeros); lengths (B,) gives each sequence's true length (packed semantics).
+        bidirectional else 1 and R = proj_size or hidden_size. hx is None (zero states) or a
+        pair (h_0, c_0), a tuple or a list; lengths (B,) gives each sequence's true length (packed semantics).
         Releases the GIL while computing."""
     @property
     def block_width(self) -> int:

@@ -85,7 +85,7 @@ int main(int argc, char** argv) {
     // Packed weights: only their size matters for timing (values small, no denormals).
 #if defined(STEP_KERNEL_AMX)
     syscall(SYS_arch_prctl, 0x1023, 18);  // the tile state (cpu.cpp)
-    make_bf16dot_amx(make_bf16dot<Isa>(), 48 << 10, 2 << 20);  // as the library on Sapphire Rapids
+    make_bf16dot_amx(make_bf16dot<Isa>());  // as the library on Sapphire Rapids
     const Wt w0 = 0x3c24;  // bfloat16 0.01
     const size_t slack = size_t(packed_tile_slack_bytes(4)) / sizeof(Wt);
 #else

@@ -230,7 +230,7 @@ Choice choose() {
     // bf16 matmul: the best path the CPU has, or the one LSTM_FAST_BF16_MATMUL names.
     std::vector<KernelPath<bf16_t>> bf16s;
 #if defined(LSTM_FAST_HAVE_AMX)
-    if (c.info.isa == "avx512" && f.amx_bf16) bf16s.push_back({"amx_bf16", make_bf16dot_amx(make_bf16dot_avx512bf16(), l1d, l2)});
+    if (c.info.isa == "avx512" && f.amx_bf16) bf16s.push_back({"amx_bf16", make_bf16dot_amx(make_bf16dot_avx512bf16())});
 #endif
     if (c.info.isa == "avx512" && f.avx512_bf16) bf16s.push_back({"avx512_bf16", make_bf16dot_avx512bf16()});
     // int8: likewise, LSTM_FAST_INT8 (for the tests and A/B runs of every path on one machine).

@@ -119,11 +119,11 @@ Kernels make_kernels_avx2();
 Kernels make_kernels_avx512();
 // The bfloat16 matmul kernels with AVX512_BF16 (vdpbf16ps), for CPUs that have it.
 GemmKernels<bf16_t> make_bf16dot_avx512bf16();
-// The same with AMX tiles (TDPBF16PS) for 2 rows or more, and one row whose matrices are
-// larger than the L1d and at most half the L2; `small` (the AVX512_BF16 kernels) otherwise.
+// The same with AMX tiles (TDPBF16PS) for 2 rows or more; `small` (the AVX512_BF16 kernels)
+// for one.
 // For CPUs with AMX-BF16 whose OS granted the tile state (cpu.cpp).
 #if defined(LSTM_FAST_HAVE_AMX)
-GemmKernels<bf16_t> make_bf16dot_amx(const GemmKernels<bf16_t>& small, int64_t l1d_bytes, int64_t l2_bytes);
+GemmKernels<bf16_t> make_bf16dot_amx(const GemmKernels<bf16_t>& small);
 // The int8 kernels with AMX-INT8 (TDPBUSD) for 2 rows or more, `small` (the VNNI kernels)
 // for one.
 GemmKernels<QMatrix> make_int8_amx(const GemmKernels<QMatrix>& small);

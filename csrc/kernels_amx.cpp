@@ -8,8 +8,7 @@
 // 16 × 64 × 16 u8 × s8 into int32), far more per cycle than an AVX-512 FMA or vdpbf16ps.
 // On batches and input projections (T·B rows) that is the difference between the
 // AVX512_BF16 path being slower than our own float32 and 4-5x faster (docs/performance.md,
-// the Sapphire Rapids section). Which products take the tiles: kMinRows and
-// t_one_row_bytes below.
+// the Sapphire Rapids section). Which products take the tiles: kMinRows below.
 //
 // No repacking. The bfloat16 weights are already stored in the pairs layout the B tile
 // wants (lstm.h): gate q of block b holds, for pair p, 16 units × 2 consecutive k in 64
@@ -46,18 +45,20 @@ constexpr int kTileRows = 16;      // rows of A and C
 constexpr int kTilePairs = 16;     // pairs of k per A and B tile (64 bytes per row)
 // Which products go to the tiles. A/B of the paths on Sapphire Rapids (ab_builds.py,
 // matmul_dtype="bf16", 1 thread; "min N": tiles from N rows up), against vdpbf16ps: 2, 4 and
-// 6 rows (B, 32, 128, 256) 1.72x, 2.66x, 3.37x; 8 and more 4.7-5x. One row (batch 1, A and
-// C tiles of one row): (1,128,128,256) 1.20x, (1,64,300,256,2,bi) 1.15x, one step H=256
-// 1.13x, (1,32,128,128) 1.09x, but (1,16,64,64) 0.97x (its 32 KiB of W_hh sit in L1, where
-// vdpbf16ps reads faster) and (1,128,256,512) 0.97x (2 MiB of W_hh from L2 and L3, where the
-// tile loads are slower). So one row takes the tiles only when the matrices it streams are
-// larger than the L1 and at most half the L2 (t_one_row_bytes).
+// 6 rows (B, 32, 128, 256) 1.72x, 2.66x, 3.37x; 8 and more 4.7-5x. One row (batch 1: A and
+// C tiles of one row: each product reads a whole 1 KiB weight tile for 16 x 32 useful
+// multiply-adds) stays on vdpbf16ps. On the 3.9 GHz host the tiles had won there by
+// 1.09-1.20x (small, medium, bidir2, one step H=256; 0.97x on tiny and large). On a 2.3 GHz
+// host of the same model (2026-12-03) the tile unit ran in phases: a weight-tile load and its
+// product took ~10 ns in some seconds and 43-58 ns in most, with 1 row or 16 alike
+// (benchmarks/amx_tiles.cpp), and one row lost 1.32-2.29x on the same shapes (ab_builds.py,
+// 10 rounds). Sixteen rows still gain 3x and more in a slow phase; one row, whose vector path
+// reads the same bytes at the L2's rate, does not: it takes vdpbf16ps everywhere.
 constexpr int64_t kMinRows = 2;
 // int8 input projections below 2^19 multiply-adds stay on vpdpbusd: (1,16,64,64) 1.06x
 // (VNNI against the tiles), (4,32,64,64) and (2,16,64,64) unchanged; the bf16 one of
 // (1,16,64,64) is 1.27x faster on the tiles, so it has no such floor.
 constexpr int64_t kMinProjectionMacs8 = int64_t(1) << 19;
-int64_t t_one_row_bytes[2] = {0, 0};  // (min, max], set by make_bf16dot_amx
 
 // Otherwise the AVX512_BF16 kernels of kernels_avx512bf16.cpp themselves (make_bf16dot_amx's
 // argument), the very code the avx512_bf16 path runs. (Copies of them instantiated here ran
@@ -302,9 +303,7 @@ void input_projection_amx(const float* const* x_rows, int64_t nrows, int64_t K, 
 }
 
 void lstm_step_amx(const StepArgs<bf16_t>& args, int64_t b0, int64_t b1) {
-    const int64_t bytes = ((args.g_rows ? 0 : args.Kx) + args.K) * (b1 - b0) * 4 * W * int64_t(sizeof(bf16_t));
-    const bool one_row = args.nrows == 1 && bytes > t_one_row_bytes[0] && bytes <= t_one_row_bytes[1];
-    if (args.nrows < kMinRows && !one_row) return t_small.lstm_step(args, b0, b1);
+    if (args.nrows < kMinRows) return t_small.lstm_step(args, b0, b1);
     AmxRows& h = t_amx_rows[0];
     AmxRows& x = t_amx_rows[1];
     h.convert(args.h_rows, args.nrows, args.K);
@@ -456,10 +455,8 @@ void projection_amx8(const float* const* m_rows, float* const* h_rows, int64_t n
 
 }  // namespace
 
-GemmKernels<bf16_t> make_bf16dot_amx(const GemmKernels<bf16_t>& small, int64_t l1d_bytes, int64_t l2_bytes) {
+GemmKernels<bf16_t> make_bf16dot_amx(const GemmKernels<bf16_t>& small) {
     t_small = small;
-    t_one_row_bytes[0] = l1d_bytes;
-    t_one_row_bytes[1] = l2_bytes / 2;
     return {&input_projection_amx, &lstm_step_amx, &projection_amx};
 }
 

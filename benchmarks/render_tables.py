@@ -3,11 +3,15 @@
 
     python benchmarks/render_tables.py docs/bench_run.json            # docs/performance.md's tables
     python benchmarks/render_tables.py docs/bench_run.json --readme   # the README's table
+    python benchmarks/render_tables.py --compare "Zen 5=docs/bench_run.json" ...  # one line per run
 
 Prints, per thread count, the summary table bench_lstm.py prints (ratios, bound, goal)
 and every engine's median / p99 per scenario (µs); with --readme, one compact table:
 lstm_fast fp32 (p99), against the fastest fp32 peer, share of the bound, the bf16 matmul
-opt-in against OpenVINO's bf16, and the int8 opt-in, at 1 and 2 threads.
+opt-in against OpenVINO's bf16, and the int8 opt-in, at 1 and 2 threads; with --compare
+LABEL=FILE ..., one line per run: in how many rows fp32 lstm_fast is the fastest engine, the
+range of its ratio to the fastest fp32 peer at 1 and 2 threads, and the bf16 matmul opt-in's
+range against OpenVINO's bf16.
 """
 
 from __future__ import annotations
@@ -67,7 +71,48 @@ def readme_table(results: list) -> list[str]:
     return out
 
 
+def _ratios(results: list, threads: int, ours: str, peer_of) -> list[float]:
+    """Per scenario at this thread count: the peer's median / ours (> 1: lstm_fast faster)."""
+    out = []
+    for r in results:
+        if r["threads"] != threads or "median_us" not in r["engines"].get(ours, {}):
+            continue
+        peer = peer_of(r["engines"])
+        if peer is not None:
+            out.append(peer / r["engines"][ours]["median_us"])
+    return out
+
+
+def _best_fp32_peer(engines: dict):
+    peers = [row["median_us"] for e, row in engines.items()
+             if e != "lstm_fast" and row.get("precision") == "fp32" and "median_us" in row]
+    return min(peers) if peers else None
+
+
+def compare_table(runs: list[tuple[str, dict]]) -> list[str]:
+    head = ["run", "lstm_fast", "fp32 fastest in", "vs best fp32 peer, 1T", "2T", "bf16mm vs OpenVINO bf16"]
+    out = ["| " + " | ".join(head) + " |", "|---|" + "---|" * (len(head) - 1)]
+    span = lambda xs: f"{min(xs):.2f}–{max(xs):.2f}×" if xs else "-"  # noqa: E731
+    for label, run in runs:
+        results = run["results"]
+        fp32 = {t: _ratios(results, t, "lstm_fast", _best_fp32_peer) for t in (1, 2)}
+        mm = [x for t in (1, 2) for x in _ratios(results, t, "lstm_fast-bf16mm",
+                                                 lambda e: e.get("openvino-bf16", {}).get("median_us"))]
+        rows = fp32[1] + fp32[2]
+        version = run["environment"]["engines"]["lstm_fast"]["version"].split(" ")[0]
+        out.append(f"| {label} | {version} | {sum(x > 1 for x in rows)} of {len(rows)} rows | {span(fp32[1])} | "
+                   f"{span(fp32[2])} | {span(mm)} |")
+    return out
+
+
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["--compare"] and len(argv) > 1 and all("=" in a for a in argv[1:]):
+        runs = []
+        for spec in argv[1:]:
+            label, path = spec.split("=", 1)
+            runs.append((label, json.loads(open(path, encoding="utf-8").read())))
+        print("\n".join(compare_table(runs)))
+        return 0
     readme = "--readme" in argv
     argv = [a for a in argv if a != "--readme"]
     if len(argv) != 1:

@@ -51,3 +51,34 @@ def test_bench_records_how_our_two_thread_jobs_ran():
         lines = []
         bench.print_scenario({**r, "thread_jobs": {**r["thread_jobs"], "round_trip_ns": rtt}}, out=lines.append)
         assert any(want in line for line in lines), (rtt, lines)
+
+
+def _render_tables():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "render_tables.py"
+    spec = importlib.util.spec_from_file_location("render_tables", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_compare_table_counts_rows_and_ranges():
+    # Two scenarios at 1 thread, one at 2: lstm_fast faster in two of the three rows.
+    def row(name, threads, ours, peer, mm=None, ov=None):
+        engines = {"lstm_fast": {"precision": "fp32", "median_us": ours},
+                   "onnxruntime": {"precision": "fp32", "median_us": peer},
+                   "torch": {"precision": "fp32", "median_us": peer * 3}}
+        if mm is not None:
+            engines["lstm_fast-bf16mm"] = {"precision": "bf16", "median_us": mm}
+            engines["openvino-bf16"] = {"precision": "bf16", "median_us": ov}
+        return {"name": name, "threads": threads, "engines": engines}
+
+    run = {"environment": {"engines": {"lstm_fast": {"version": "0.1.0+gabc (avx512)"}}},
+           "results": [row("a", 1, 10.0, 25.0, mm=5.0, ov=10.0), row("b", 1, 10.0, 12.0),
+                       row("a", 2, 10.0, 9.0, mm=4.0, ov=3.0)]}
+    lines = _render_tables().compare_table([("host", run)])
+    assert len(lines) == 3
+    cells = [c.strip() for c in lines[2].strip("|").split("|")]
+    assert cells == ["host", "0.1.0+gabc", "2 of 3 rows", "1.20–2.50×", "0.90–0.90×", "0.75–2.00×"]

@@ -64,7 +64,7 @@ ALLOWED_EXPORT = {"avx2": {"lstm_fast::make_kernels_avx2()"}, "avx512": {"lstm_f
                   "avx512bf16": {"lstm_fast::make_bf16dot_avx512bf16()"},
                   "avx512vnni": {"lstm_fast::make_int8_avx512vnni()"},
                   "avx512bw": {"lstm_fast::make_int8_avx512bw()"},
-                  "amx": {"lstm_fast::make_bf16dot_amx(lstm_fast::GemmKernels<unsigned short> const&, long, long)",
+                  "amx": {"lstm_fast::make_bf16dot_amx(lstm_fast::GemmKernels<unsigned short> const&)",
                           "lstm_fast::make_int8_amx(lstm_fast::GemmKernels<lstm_fast::QMatrix> const&)"}}
 # Built only where the compiler takes its flags (CMakeLists.txt); absent is fine.
 OPTIONAL_ISA = {"amx"}

@@ -50,7 +50,7 @@ constexpr int kTilePairs = 16;     // pairs of k per A and B tile (64 bytes per 
 // multiply-adds) stays on vdpbf16ps. On the 3.9 GHz host the tiles had won there by
 // 1.09-1.20x (small, medium, bidir2, one step H=256; 0.97x on tiny and large). On a 2.3 GHz
 // host of the same model (2026-12-03) the tile unit ran in phases: a weight-tile load and its
-// product took ~10 ns in some seconds and 43-58 ns in most, with 1 row or 16 alike
+// product took ~10 ns in some seconds and 42-66 ns in most, with 1 row or 16 alike
 // (benchmarks/amx_tiles.cpp), and one row lost 1.32-2.29x on the same shapes (ab_builds.py,
 // 10 rounds). Sixteen rows still gain 3x and more in a slow phase; one row, whose vector path
 // reads the same bytes at the L2's rate, does not: it takes vdpbf16ps everywhere.

@@ -336,18 +336,69 @@ PYBIND11_MODULE(_core, m) {
           "private: CPUs a cgroup v2 cpu.max text allows (0: no limit), for its test");
     m.def(
         "_fixed_work",
-        [](int64_t n) {
+        [](int64_t n, int threads) {
             if (n < 0 || n > (int64_t(1) << 32)) throw std::invalid_argument("_fixed_work: n must be in [0, 2^32] (~10 s)");
-            double x = 0.5 + 1e-12 * double(n);  // depends on n: nothing to fold at compile time
-            {
+            if (threads < 1 || threads > lstm_fast::SpinBarrier::kMaxThreads)
+                throw std::invalid_argument("_fixed_work: threads must be in [1, 64]");
+            // One dependent chain per thread (no memory, no ILP), n split evenly; the chain
+            // depends on n, so nothing folds at compile time.
+            auto chain = [](int64_t k, double x) {
+                for (int64_t i = 0; i < k; ++i) x = x * 0.9999999 + 0.1;
+                return x;
+            };
+            const double x0 = 0.5 + 1e-12 * double(n);
+            if (threads == 1) {
                 py::gil_scoped_release release;
-                for (int64_t i = 0; i < n; ++i) x = x * 0.9999999 + 0.1;  // one dependent chain: no memory, no ILP
+                return chain(n, x0);
             }
+            // As a split model call runs: the pool's threads (or fewer, as parallel_run
+            // decides), the caller among them, joined at the end (not counted in
+            // thread_stats: not the model's jobs); a thread that is not there
+            // leaves its share to the others, so the total work stays n.
+            std::array<double, lstm_fast::SpinBarrier::kMaxThreads> part{};
+            py::gil_scoped_release release;
+            lstm_fast::parallel_run_uncounted(threads, [&](int tid, int nt) {
+                for (int t = tid; t < threads; t += nt) part[t] = chain(n / threads + (t < n % threads), x0);
+            });
+            double x = 0;
+            for (int t = 0; t < threads; ++t) x += part[t];
             return x;
         },
-        py::arg("n"),
-        "private: n dependent multiply-adds with the GIL released, the same work every call: "
-        "lstm_fast.bench's control for the machine's own timing tail");
+        py::arg("n"), py::arg("threads") = 1,
+        "private: n dependent multiply-adds with the GIL released, the same work every call, split "
+        "across `threads` pool threads as a model call is: lstm_fast.bench's control for the machine's "
+        "own timing tail");
+    m.def(
+        "_fixed_reads",
+        [](py::array_t<float, py::array::c_style> buf, int64_t passes) {
+            constexpr int64_t kLanes = 32;  // 32 independent sums: 8 SSE registers, two adds per cycle
+            if (buf.ndim() != 1 || buf.size() < kLanes || buf.size() % kLanes)
+                throw std::invalid_argument("_fixed_reads: buf must be a 1-D float32 array of a multiple of 32 values");
+            if (passes < 0 || passes > (int64_t(1) << 24))
+                throw std::invalid_argument("_fixed_reads: passes must be in [0, 2^24]");
+            const float* p = buf.data();
+            const int64_t n = buf.size();
+            float acc[kLanes] = {};
+            auto add = [&](const float* q) {
+                for (int j = 0; j < kLanes; ++j) acc[j] += q[j];
+            };
+            {
+                py::gil_scoped_release release;
+                // Alternately forward and back, as the kernel sweeps its weight blocks (lstm.cpp).
+                for (int64_t pass = 0; pass < passes; ++pass) {
+                    if (pass & 1)
+                        for (int64_t i = n - kLanes; i >= 0; i -= kLanes) add(p + i);
+                    else
+                        for (int64_t i = 0; i < n; i += kLanes) add(p + i);
+                }
+            }
+            double total = 0;
+            for (float v : acc) total += v;
+            return total;
+        },
+        py::arg("buf"), py::arg("passes"),
+        "private: sums buf `passes` times (sweeping forward, then back) with the GIL released: "
+        "lstm_fast.bench's control for the machine's tail on cache-bound work of a model's size");
 
     py::module_ k = m.def_submodule("_kernels", "private: the vectorized kernels, for their tests");
     k.def("sigmoid", [](CFloatArray x) { return activation(x, false); });

@@ -324,6 +324,7 @@ int run_job(int n, const std::function<void(int, int)>& fn, bool count) {
 }  // namespace
 
 int parallel_run(int n, const std::function<void(int, int)>& fn) { return run_job(n, fn, true); }
+int parallel_run_uncounted(int n, const std::function<void(int, int)>& fn) { return run_job(n, fn, false); }
 
 SpinBarrier::SpinBarrier(int n) : n_(n) {
     if (n < 1 || n > kMaxThreads)

@@ -28,6 +28,9 @@ double cpu_quota_from_cgroup(const std::string& cpu_max);
 // Runs fn(tid, nthreads) on min(n, get_num_threads()) threads, or on 1 if the pool is busy
 // or the machine looks oversubscribed (see below). Returns the number of threads that ran.
 int parallel_run(int n, const std::function<void(int, int)>& fn);
+// The same, not counted in ThreadStats: for lstm_fast.bench's fixed-work control, whose jobs
+// are not the model's.
+int parallel_run_uncounted(int n, const std::function<void(int, int)>& fn);
 
 // Oversubscription guard. A step split across threads waits at a barrier every time step;
 // if a partner thread is descheduled (other processes own the cores), each step waits a

@@ -95,9 +95,15 @@ def _note_contention() -> None:
 def _cpu_quota_from_cgroup(cpu_max: str) -> float:
     """Private: CPUs a cgroup v2 cpu.max text allows (0.0: no limit), for its test."""
 
-def _fixed_work(n: int) -> float:
+def _fixed_work(n: int, threads: int = 1) -> float:
     """Private: n dependent multiply-adds with the GIL released (0 <= n <= 2**32, ValueError
-    otherwise): lstm_fast.bench's fixed-work control for the machine's own timing tail."""
+    otherwise), split across `threads` (1-64) pool threads as a model call is:
+    lstm_fast.bench's fixed-work control for the machine's own timing tail."""
+
+def _fixed_reads(buf: np.ndarray, passes: int) -> float:
+    """Private: the sum of a 1-D float32 array (a multiple of 32 values) read `passes` times,
+    alternately forward and back, with the GIL released (0 <= passes <= 2**24, ValueError
+    otherwise): lstm_fast.bench's control for the tail of cache-bound work."""
 
 def get_num_threads() -> int:
     """Threads used by one forward call; default: the physical cores this process may run

@@ -698,15 +698,20 @@ def bench_scenario(s: Scenario, engines: list[Engine], threads: int, plan: Plan,
                 log(f"  {e.name}: {row['error']}")
                 continue
             built[e.name] = b.call
-        control = _fixed_work_call(built["lstm_fast"]) if s.batch1() and "lstm_fast" in built else None
+        control = _fixed_work_call(built["lstm_fast"], threads) if s.batch1() and "lstm_fast" in built else None
+        w_ih, w_hh = s.weight_bytes()  # a streaming step reads both matrices, a sequence's step W_hh
+        reads = _fixed_reads_call(built["lstm_fast"], int(w_hh + (w_ih if s.stream else 0))) if control else None
         if control:
             built[CONTROL] = control[0]
+            built[CONTROL_READS] = reads[0]
         lstm_fast.thread_stats(reset=True)
         times = time_interleaved(built, plan, threads) if built else {}
         jobs = lstm_fast.thread_stats(reset=True)  # every lstm_fast variant's timed and warm-up calls
-    control_row = None
+    control_row = reads_row = None
     if CONTROL in times:
         control_row = dict(summarize(times.pop(CONTROL)), work=control[1])
+    if CONTROL_READS in times:
+        reads_row = dict(summarize(times.pop(CONTROL_READS)), passes=reads[1], bytes=reads[2])
     for name, us in times.items():
         rows[name].update(summarize(us))
     for e in engines:
@@ -718,6 +723,8 @@ def bench_scenario(s: Scenario, engines: list[Engine], threads: int, plan: Plan,
               "bound": bound(s, threads, machine), "engines": rows, "loadavg": list(os.getloadavg())}
     if control_row:
         result["control"] = control_row
+    if reads_row:
+        result["control_reads"] = reads_row
     if threads > 1:
         result["thread_jobs"] = jobs
     result["goal"] = _goal(s, result)
@@ -725,27 +732,51 @@ def bench_scenario(s: Scenario, engines: list[Engine], threads: int, plan: Plan,
 
 
 CONTROL = "fixed-work control"
+CONTROL_READS = "fixed-reads control"
 
 
-def _fixed_work_call(ours, calls: int = 30):
+def _median_call_us(f, calls: int = 30) -> float:
+    """Median µs of `calls` back-to-back calls of f (sizing a control to an engine)."""
+    ts = []
+    for _ in range(calls):
+        t0 = time.perf_counter_ns()
+        f()
+        ts.append(time.perf_counter_ns() - t0)
+    return float(np.median(ts)) / 1e3
+
+
+def _fixed_work_call(ours, threads: int = 1):
     """A call of fixed work (``_core._fixed_work``: dependent multiply-adds, no memory
-    traffic, the GIL released as in a model call) sized to lstm_fast's median here: timed
-    in the same slices as the engines, its p99 / median is the tail the machine itself
-    adds at this call length, which no engine can beat. Returns (call, n)."""
+    traffic, the GIL released as in a model call, split across `threads` pool threads and
+    joined as a split model call is) sized to lstm_fast's median here: timed in the same
+    slices as the engines, its p99 / median is the tail the machine itself adds at this call
+    length and thread count (a late or descheduled partner thread included), which no engine
+    can beat. Returns (call, n)."""
     from lstm_fast import _core
 
-    def median_us(f):
-        ts = []
-        for _ in range(calls):
-            t0 = time.perf_counter_ns()
-            f()
-            ts.append(time.perf_counter_ns() - t0)
-        return float(np.median(ts)) / 1e3
-
-    target, n = median_us(ours), 1000
+    target, n = _median_call_us(ours), 1000
     for _ in range(3):
-        n = max(1, min(1 << 32, int(n * target / max(median_us(lambda: _core._fixed_work(n)), 1e-3))))
-    return (lambda: _core._fixed_work(n)), n
+        took = _median_call_us(lambda: _core._fixed_work(n, threads))
+        n = max(1, min(1 << 32, int(n * target / max(took, 1e-3))))
+    return (lambda: _core._fixed_work(n, threads)), n
+
+
+def _fixed_reads_call(ours, nbytes: int):
+    """Like _fixed_work_call, but the fixed work reads a buffer of the size of the weights one
+    batch-1 step reads (``nbytes``: W_hh, and W_ih too for a streaming step), alternately
+    forward and back as the kernel does, ``passes`` times (``_core._fixed_reads``, one thread,
+    ~45 GB/s on the Xeon here: half the kernel's rate, so a floor on what cache-bound work
+    suffers). Pure arithmetic misses what cache-bound calls can suffer on a shared host
+    (another tenant's traffic in a cache level it shares, for instance); this control feels
+    it. Returns (call, passes, bytes)."""
+    from lstm_fast import _core
+
+    buf = np.ones(max(32, (nbytes // 4 + 31) // 32 * 32), dtype=np.float32)
+
+    target, n = _median_call_us(ours), 4
+    for _ in range(3):
+        n = max(1, min(1 << 24, int(n * target / max(_median_call_us(lambda: _core._fixed_reads(buf, n)), 1e-3))))
+    return (lambda: _core._fixed_reads(buf, n)), n, buf.nbytes
 
 
 def _goal(s: Scenario, result: dict) -> dict:
@@ -767,8 +798,10 @@ def _goal(s: Scenario, result: dict) -> dict:
         if med > 1.5 * bound_us:
             misses.append(f"{med / bound_us:.2f}x bound (goal <= 1.5x)")
         if ours["p99_us"] > 1.3 * med:
-            c = result.get("control")
+            c, cr = result.get("control"), result.get("control_reads")
             floor = f"; the fixed-work control: {c['p99_us'] / c['median_us']:.2f}x" if c else ""
+            if cr:
+                floor += f", the fixed-reads control: {cr['p99_us'] / cr['median_us']:.2f}x"
             misses.append(f"p99 {ours['p99_us'] / med:.2f}x median (goal <= 1.3x{floor})")
     else:
         if peers and med >= min(peers):
@@ -880,8 +913,14 @@ def print_scenario(r: dict, out=print) -> None:
             f"{row['p99_us'] / row['median_us']:>7.2f} {ratio:>7s} {row['max_abs_diff']:>9.1e} {row['n']:>6d}")
     c = r.get("control")
     if c:
+        on = f" split over {r['threads']} threads" if r["threads"] > 1 else ""
         out(f"  {'(control)':15s} {_fmt_us(c['median_us']):>10s} {_fmt_us(c['p99_us']):>10s} "
-            f"{c['p99_us'] / c['median_us']:>7.2f}  {c['n']:>25d}  fixed work of the same length: the machine's own tail")
+            f"{c['p99_us'] / c['median_us']:>7.2f}  {c['n']:>25d}  fixed work of the same length{on}: the machine's own tail")
+    c = r.get("control_reads")
+    if c:
+        out(f"  {'(reads control)':15s} {_fmt_us(c['median_us']):>10s} {_fmt_us(c['p99_us']):>10s} "
+            f"{c['p99_us'] / c['median_us']:>7.2f}  {c['n']:>25d}  reads of {c['bytes'] >> 10} KiB (a step's weights), "
+            "the same length: the machine's tail for cache-bound work")
     j = r.get("thread_jobs")
     if j:
         alone = j["alone_pool_busy"] + j["alone_contended"]

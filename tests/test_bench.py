@@ -15,6 +15,36 @@ def test_fixed_work_control_does_work_and_checks_its_argument():
             _core._fixed_work(bad)
 
 
+def test_fixed_work_control_splits_across_pool_threads_uncounted():
+    before = lstm_fast.get_num_threads()
+    try:
+        lstm_fast.set_num_threads(2)
+        lstm_fast.thread_stats(reset=True)
+        assert _core._fixed_work(0, 2) == 2 * 0.5  # one chain per share, each starting at 0.5
+        assert _core._fixed_work(1001, 2) != _core._fixed_work(1000, 2)
+        assert jobs_asked(lstm_fast.thread_stats(reset=True)) == 0  # not the model's jobs
+    finally:
+        lstm_fast.set_num_threads(before)
+    for bad in (0, 65):
+        with pytest.raises(ValueError, match="_fixed_work: threads"):
+            _core._fixed_work(10, bad)
+
+
+def test_fixed_reads_control_reads_the_buffer_and_checks_its_arguments():
+    import numpy as np
+
+    buf = np.arange(64, dtype=np.float32)
+    assert _core._fixed_reads(buf, 0) == 0.0
+    assert _core._fixed_reads(buf, 1) == float(buf.sum())
+    assert _core._fixed_reads(buf, 3) == 3 * float(buf.sum())  # forward, back, forward: each value thrice
+    for bad in (np.zeros(31, np.float32), np.zeros(48, np.float32), np.zeros((2, 32), np.float32)):
+        with pytest.raises(ValueError, match="_fixed_reads"):
+            _core._fixed_reads(bad, 1)
+    for passes in (-1, (1 << 24) + 1):
+        with pytest.raises(ValueError, match="_fixed_reads"):
+            _core._fixed_reads(buf, passes)
+
+
 def _bench_one(spec, threads):
     """bench_scenario on one shape with lstm_fast alone, a short plan."""
     plan = bench.Plan(seconds=0.02, rounds=2, min_reps=3, warmup_seconds=0.01, settle_ms=0.0)
@@ -33,10 +63,14 @@ def test_bench_scenario_checks_times_and_judges_one_shape():
     assert 0 < ours["median_us"] <= ours["p99_us"]
     # batch 1: the fixed-work control ran in the same slices, sized by a calibration
     assert r["control"]["n"] >= 3 and r["control"]["work"] >= 1
+    # and the fixed-reads control, a buffer of W_hh's size (4·16·16 floats here)
+    assert r["control_reads"]["n"] >= 3 and r["control_reads"]["passes"] >= 1
+    assert r["control_reads"]["bytes"] == 4 * 4 * 16 * 16
     assert r["goal"]["met"] in (True, False) and isinstance(r["goal"]["misses"], list)
     lines = []
     bench.print_scenario(r, out=lines.append)
-    assert any("(control)" in line for line in lines) and any("issue-3 goal" in line for line in lines)
+    for label in ("(control)", "(reads control)", "issue-3 goal"):
+        assert any(label in line for line in lines), label
 
 
 def test_bench_records_how_our_two_thread_jobs_ran():

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import sys
 
-from lstm_fast.bench import ENGINE_NAMES, _fmt_us, summary_table
+from lstm_fast.bench import ENGINE_NAMES, _fmt_us, best_fp32_peer, summary_table
 
 
 def engine_table(results: list, threads: int) -> list[str]:
@@ -55,9 +55,7 @@ def readme_table(results: list) -> list[str]:
                 cells += ["-"] * 6
                 continue
             med = ours["median_us"]
-            peers = [(row["median_us"], e) for e, row in r["engines"].items()
-                     if e != "lstm_fast" and row.get("precision") == "fp32" and "median_us" in row]
-            best = min(peers) if peers else None
+            best = best_fp32_peer(r["engines"])
             mm = r["engines"].get("lstm_fast-bf16mm", {})
             ov = r["engines"].get("openvino-bf16", {})
             i8 = r["engines"].get("lstm_fast-int8", {})
@@ -83,10 +81,9 @@ def _ratios(results: list, threads: int, ours: str, peer_of) -> list[float]:
     return out
 
 
-def _best_fp32_peer(engines: dict):
-    peers = [row["median_us"] for e, row in engines.items()
-             if e != "lstm_fast" and row.get("precision") == "fp32" and "median_us" in row]
-    return min(peers) if peers else None
+def _best_fp32_peer_us(engines: dict):
+    best = best_fp32_peer(engines)
+    return best[0] if best else None
 
 
 def compare_table(runs: list[tuple[str, dict]]) -> list[str]:
@@ -95,7 +92,7 @@ def compare_table(runs: list[tuple[str, dict]]) -> list[str]:
     span = lambda xs: f"{min(xs):.2f}–{max(xs):.2f}×" if xs else "-"  # noqa: E731
     for label, run in runs:
         results = run["results"]
-        fp32 = {t: _ratios(results, t, "lstm_fast", _best_fp32_peer) for t in (1, 2)}
+        fp32 = {t: _ratios(results, t, "lstm_fast", _best_fp32_peer_us) for t in (1, 2)}
         mm = [x for t in (1, 2) for x in _ratios(results, t, "lstm_fast-bf16mm",
                                                  lambda e: e.get("openvino-bf16", {}).get("median_us"))]
         rows = fp32[1] + fp32[2]

@@ -347,14 +347,10 @@ PYBIND11_MODULE(_core, m) {
                 return x;
             };
             const double x0 = 0.5 + 1e-12 * double(n);
-            if (threads == 1) {
-                py::gil_scoped_release release;
-                return chain(n, x0);
-            }
             // As a split model call runs: the pool's threads (or fewer, as parallel_run
-            // decides), the caller among them, joined at the end (not counted in
-            // thread_stats: not the model's jobs); a thread that is not there
-            // leaves its share to the others, so the total work stays n.
+            // decides; one thread runs on the caller alone), the caller among them, joined at
+            // the end (not counted in thread_stats: not the model's jobs); a thread that is
+            // not there leaves its share to the others, so the total work stays n.
             std::array<double, lstm_fast::SpinBarrier::kMaxThreads> part{};
             py::gil_scoped_release release;
             lstm_fast::parallel_run_uncounted(threads, [&](int tid, int nt) {

@@ -745,6 +745,15 @@ def _median_call_us(f, calls: int = 30) -> float:
     return float(np.median(ts)) / 1e3
 
 
+def _sized_like(ours, make, n: int, n_max: int):
+    """(make(n), n) with n in [1, n_max] scaled, three times, so that make(n)'s median call
+    matches ours: a control's fixed work sized to lstm_fast's call length."""
+    target = _median_call_us(ours)
+    for _ in range(3):
+        n = max(1, min(n_max, int(n * target / max(_median_call_us(make(n)), 1e-3))))
+    return make(n), n
+
+
 def _fixed_work_call(ours, threads: int = 1):
     """A call of fixed work (``_core._fixed_work``: dependent multiply-adds, no memory
     traffic, the GIL released as in a model call, split across `threads` pool threads and
@@ -754,11 +763,7 @@ def _fixed_work_call(ours, threads: int = 1):
     can beat. Returns (call, n)."""
     from lstm_fast import _core
 
-    target, n = _median_call_us(ours), 1000
-    for _ in range(3):
-        took = _median_call_us(lambda: _core._fixed_work(n, threads))
-        n = max(1, min(1 << 32, int(n * target / max(took, 1e-3))))
-    return (lambda: _core._fixed_work(n, threads)), n
+    return _sized_like(ours, lambda n: (lambda: _core._fixed_work(n, threads)), 1000, 1 << 32)
 
 
 def _fixed_reads_call(ours, nbytes: int):
@@ -773,10 +778,15 @@ def _fixed_reads_call(ours, nbytes: int):
 
     buf = np.ones(max(32, (nbytes // 4 + 31) // 32 * 32), dtype=np.float32)
 
-    target, n = _median_call_us(ours), 4
-    for _ in range(3):
-        n = max(1, min(1 << 24, int(n * target / max(_median_call_us(lambda: _core._fixed_reads(buf, n)), 1e-3))))
-    return (lambda: _core._fixed_reads(buf, n)), n, buf.nbytes
+    call, n = _sized_like(ours, lambda n: (lambda: _core._fixed_reads(buf, n)), 4, 1 << 24)
+    return call, n, buf.nbytes
+
+
+def best_fp32_peer(engines: dict) -> tuple[float, str] | None:
+    """(median µs, name) of the fastest timed fp32 engine other than lstm_fast, or None."""
+    peers = [(row["median_us"], n) for n, row in engines.items()
+             if n != "lstm_fast" and row.get("precision") == "fp32" and "median_us" in row]
+    return min(peers) if peers else None
 
 
 def _goal(s: Scenario, result: dict) -> dict:
@@ -786,15 +796,14 @@ def _goal(s: Scenario, result: dict) -> dict:
     if "median_us" not in ours:
         return {"met": False, "misses": ["lstm_fast not timed"]}
     med = ours["median_us"]
-    peers = [r["median_us"] for n, r in rows.items()
-             if n not in ("lstm_fast",) and r.get("precision") == "fp32" and "median_us" in r]
+    best = best_fp32_peer(rows)
     bound_us = result["bound"]["bound_us"]
     misses = []
     if not s.batch1() and s.batch < 32:
         return {"met": None, "misses": ["issue 3 sets goals for batch 1 and batch >= 32 only"]}
     if s.batch1():
-        if peers and med > 0.5 * min(peers):
-            misses.append(f"{med / min(peers):.2f}x best peer (goal <= 0.5x)")
+        if best and med > 0.5 * best[0]:
+            misses.append(f"{med / best[0]:.2f}x best peer (goal <= 0.5x)")
         if med > 1.5 * bound_us:
             misses.append(f"{med / bound_us:.2f}x bound (goal <= 1.5x)")
         if ours["p99_us"] > 1.3 * med:
@@ -804,8 +813,8 @@ def _goal(s: Scenario, result: dict) -> dict:
                 floor += f", the fixed-reads control: {cr['p99_us'] / cr['median_us']:.2f}x"
             misses.append(f"p99 {ours['p99_us'] / med:.2f}x median (goal <= 1.3x{floor})")
     else:
-        if peers and med >= min(peers):
-            misses.append(f"{med / min(peers):.2f}x best peer (goal < 1x)")
+        if best and med >= best[0]:
+            misses.append(f"{med / best[0]:.2f}x best peer (goal < 1x)")
         if med > 1.2 * bound_us:
             misses.append(f"{med / bound_us:.2f}x bound (goal <= 1.2x)")
     return {"met": not misses, "misses": misses}
@@ -960,9 +969,8 @@ def summary_table(results: list, threads: int, markdown: bool = False) -> list:
             else:
                 cells.append("fail" if row.get("error") else "-")
         bound_us = r["bound"]["bound_us"]
-        fp32 = [(row["median_us"], n) for n, row in r["engines"].items()
-                if n != "lstm_fast" and row.get("precision") == "fp32" and "median_us" in row]
-        cells.append(f"{_fmt_us(min(fp32)[0])} ({min(fp32)[1]})" if fp32 else "-")
+        best = best_fp32_peer(r["engines"])
+        cells.append(f"{_fmt_us(best[0])} ({best[1]})" if best else "-")
         issue = r["bound"].get("issue_bound_us")
         cells += [_fmt_us(bound_us), f"{100 * bound_us / med:.0f}%" if med else "-",
                   _fmt_us(issue) if issue else "-", {True: "met", False: "no", None: "-"}[r["goal"]["met"]]]

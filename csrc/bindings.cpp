@@ -204,6 +204,63 @@ py::tuple forward(const LstmModel& model, const py::handle& input, const py::han
     return py::make_tuple(y, py::make_tuple(hn, cn));
 }
 
+// LSTM.__call__ (and LSTM.forward) as a C method of the Python class. The Python-level
+// __call__ it replaces (a frame, a bound method, then pybind11's dispatch) took 0.26 us more
+// per call: 1.33 against 1.07 us for a one-step LSTM(1, 1) on a 2.31 GHz Xeon, interleaved
+// (benchmarks/call_overhead.py, docs/call_overhead_spr_slow.json). This function
+// reads the same two attributes the Python version did (self._state, the (weights, kernel
+// model) pair swapped in one assignment, and self.batch_first) and parses the same three
+// arguments, then runs forward() above.
+PyObject* lstm_call(PyObject* self, PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames) {
+    static constexpr const char* kNames[3] = {"input", "hx", "lengths"};
+    try {
+        PyObject* arg[3] = {nullptr, Py_None, Py_None};
+        if (nargs > 3)
+            throw py::type_error("LSTM.__call__() takes from 1 to 3 arguments (input, hx, lengths) but " +
+                                 std::to_string(nargs) + " were given");
+        for (Py_ssize_t i = 0; i < nargs; ++i) arg[i] = args[i];
+        const Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
+        for (Py_ssize_t k = 0; k < nkw; ++k) {
+            PyObject* key = PyTuple_GET_ITEM(kwnames, k);
+            int i = 0;
+            while (i < 3 && PyUnicode_CompareWithASCIIString(key, kNames[i]) != 0) ++i;
+            if (i == 3)
+                throw py::type_error("LSTM.__call__() got an unexpected keyword argument '" +
+                                     py::str(key).cast<std::string>() + "'");
+            if (i < nargs)
+                throw py::type_error(std::string("LSTM.__call__() got multiple values for argument '") + kNames[i] + "'");
+            arg[i] = args[nargs + k];
+        }
+        if (!arg[0]) throw py::type_error("LSTM.__call__() missing required argument 'input'");
+        static PyObject* const state_name = PyUnicode_InternFromString("_state");
+        static PyObject* const batch_first_name = PyUnicode_InternFromString("batch_first");
+        const py::object state = py::reinterpret_steal<py::object>(PyObject_GetAttr(self, state_name));
+        if (!state) throw py::error_already_set();
+        if (!PyTuple_Check(state.ptr()) || PyTuple_GET_SIZE(state.ptr()) != 2)
+            throw py::type_error("LSTM._state must be the (weights, kernel model) pair");
+        const LstmModel& model = py::cast<const LstmModel&>(PyTuple_GET_ITEM(state.ptr(), 1));
+        const py::object bf = py::reinterpret_steal<py::object>(PyObject_GetAttr(self, batch_first_name));
+        if (!bf) throw py::error_already_set();
+        const int batch_first = PyObject_IsTrue(bf.ptr());
+        if (batch_first < 0) throw py::error_already_set();
+        return forward(model, arg[0], arg[1], arg[2], batch_first != 0).release().ptr();
+    } catch (...) {
+        py::detail::try_translate_exceptions();  // sets the Python error, as pybind11's own dispatcher does
+        return nullptr;
+    }
+}
+
+PyMethodDef lstm_call_def = {
+    "__call__", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(&lstm_call)),
+    METH_FASTCALL | METH_KEYWORDS,
+    "__call__($self, input, hx=None, lengths=None)\n--\n\n"
+    "``y, (h_n, c_n) = m(input, hx=None, lengths=None)``, float32 numpy, torch's shapes.\n\n"
+    "input: (T, B, I), or (B, T, I) with ``batch_first``, or (T, I) unbatched; any\n"
+    "array-like of real numbers (converted once; never modified).\n"
+    "hx: ``(h_0, c_0)`` of shapes (L*D, B, R) and (L*D, B, H) ((L*D, R), (L*D, H) unbatched).\n"
+    "lengths: one int per batch element in [0, T]: the result equals torch's\n"
+    "``pack_padded_sequence(enforce_sorted=False)`` -> LSTM -> ``pad_packed_sequence(total_length=T)``."};
+
 std::shared_ptr<LstmModel> make_model(int64_t input_size, int64_t hidden_size, int64_t num_layers, bool bias,
                                       bool bidirectional, int64_t proj_size, const std::vector<py::handle>& weights,
                                       const std::string& weights_dtype, const std::string& matmul_dtype) {
@@ -298,6 +355,15 @@ PYBIND11_MODULE(_core, m) {
             const auto t = m.matmul_type();
             return t == lstm_fast::MatmulType::Float32 ? "float32" : t == lstm_fast::MatmulType::Bfloat16 ? "bfloat16" : "int8";
         });
+
+    m.def(
+        "_call_method",
+        [](py::type cls) {
+            PyObject* d = PyDescr_NewMethod(reinterpret_cast<PyTypeObject*>(cls.ptr()), &lstm_call_def);
+            if (!d) throw py::error_already_set();
+            return py::reinterpret_steal<py::object>(d);
+        },
+        py::arg("cls"), "private: LSTM.__call__ for the class cls (lstm.py), a C method descriptor");
 
     m.def("cpu_info", [] {
         const auto& info = lstm_fast::cpu_info();

@@ -6,7 +6,7 @@ numpy converts to a real (float, int or uint) array; they are converted to float
 (lengths: to int64).
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Literal, TypeAlias, TypedDict
 
 import numpy as np
@@ -88,6 +88,10 @@ def thread_stats(reset: bool = False) -> _ThreadStats:
     contention_events: barrier waits that found a partner thread descheduled; round_trip_ns:
     the last measured cache-line round trip between two of the pool's cores (0.0: none yet;
     remeasured at most once a second by calls whose split depends on it; not reset)."""
+
+def _call_method(cls: type) -> Callable[..., tuple[_F32, tuple[_F32, _F32]]]:
+    """Private: the C method lstm.py sets as ``cls.__call__`` and ``cls.forward`` (it reads
+    ``self._state`` and ``self.batch_first``, then runs ``LstmModel.forward``)."""
 
 def _note_contention() -> None:
     """Private: start the oversubscription backoff as a contended barrier wait does."""

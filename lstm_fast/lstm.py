@@ -207,18 +207,12 @@ class LSTM:
         return m
 
     # --- inference -----------------------------------------------------------------
-    def __call__(self, input: Any, hx: tuple | None = None, lengths: Any = None):
-        """``y, (h_n, c_n) = m(input, hx=None, lengths=None)``, float32 numpy, torch's shapes.
-
-        input: (T, B, I), or (B, T, I) with ``batch_first``, or (T, I) unbatched; any
-        array-like of real numbers (converted once; never modified).
-        hx: ``(h_0, c_0)`` of shapes (L*D, B, R) and (L*D, B, H) ((L*D, R), (L*D, H) unbatched).
-        lengths: one int per batch element in [0, T]: the result equals torch's
-        ``pack_padded_sequence(enforce_sorted=False)`` → LSTM → ``pad_packed_sequence(total_length=T)``.
-        """
-        return self._state[1].forward(input, hx, lengths, self.batch_first)
-
-    forward = __call__
+    # __call__ and forward, ``y, (h_n, c_n) = m(input, hx=None, lengths=None)``, are a C method
+    # set below the class (_core._call_method): the same as
+    #     def __call__(self, input, hx=None, lengths=None):
+    #         return self._state[1].forward(input, hx, lengths, self.batch_first)
+    # without the Python frame: 0.26 us less per call, 1.07 against 1.33 us for a one-step
+    # LSTM(1, 1) on a 2.31 GHz Xeon (benchmarks/call_overhead.py).
 
     def __repr__(self) -> str:
         extra = "".join(
@@ -230,3 +224,6 @@ class LSTM:
                                          ("matmul_dtype", repr(self.matmul_dtype),
                                           "'int8'" if self.weights_dtype == "int8" else "'float32'")) if v != d)
         return f"LSTM({self.input_size}, {self.hidden_size}{extra})"
+
+
+LSTM.__call__ = LSTM.forward = _core._call_method(LSTM)

@@ -47,6 +47,51 @@ def test_non_numeric_input(model, data):
         model(data)
 
 
+# --- the call's arguments (LSTM.__call__ is a C method: it parses them itself)
+def test_call_arguments_by_keyword_and_position_agree(model):
+    data = np.random.default_rng(0).standard_normal((5, 3, 8)).astype(np.float32)
+    h0 = np.full((4, 3, 3), 0.25, np.float32)
+    c0 = np.full((4, 3, 6), -0.5, np.float32)
+    lengths = [5, 2, 4]
+    y, (h, c) = model(data, (h0, c0), lengths)
+    for other in (model(input=data, hx=(h0, c0), lengths=lengths), model(data, lengths=lengths, hx=[h0, c0]),
+                  model.forward(data, (h0, c0), lengths=lengths), type(model).__call__(model, data, (h0, c0), lengths)):
+        np.testing.assert_array_equal(other[0], y)
+        np.testing.assert_array_equal(other[1][0], h)
+        np.testing.assert_array_equal(other[1][1], c)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda m: m(), "missing required argument 'input'"),
+    (lambda m: m(hx=None), "missing required argument 'input'"),
+    (lambda m: m(x(5, 3, 8), None, None, None), "takes from 1 to 3 arguments"),
+    (lambda m: m(x(5, 3, 8), inputs=x(5, 3, 8)), "unexpected keyword argument 'inputs'"),
+    (lambda m: m(x(5, 3, 8), None, hx=None), "multiple values for argument 'hx'"),
+    (lambda m: type(m).__call__(object(), x(5, 3, 8)), "doesn't apply to a 'object' object"),
+])
+def test_bad_call_arguments(model, call, message):
+    with pytest.raises(TypeError, match=message):
+        call(model)
+
+
+def test_call_reads_batch_first_each_time():
+    m = lstm_fast.LSTM(8, 6, seed=0)
+    data = np.random.default_rng(1).standard_normal((2, 5, 8)).astype(np.float32)  # (B, T, I)
+    time_major = m(data.transpose(1, 0, 2))[0]
+    m.batch_first = True
+    np.testing.assert_array_equal(m(data)[0], time_major.transpose(1, 0, 2))
+
+
+def test_call_on_a_model_whose_state_was_broken():
+    m = lstm_fast.LSTM(8, 6, seed=0)
+    m._state = None
+    with pytest.raises(TypeError, match=r"LSTM._state must be"):
+        m(x(5, 3, 8))
+    del m._state
+    with pytest.raises(AttributeError, match="_state"):
+        m(x(5, 3, 8))
+
+
 # --- states
 def test_h0_wrong_shape(model):
     with pytest.raises(ValueError, match=r"h_0 must have shape \(4, 3, 3\).*got \(4, 3, 6\)"):

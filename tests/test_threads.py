@@ -212,3 +212,43 @@ def test_a_small_split_asks_for_the_cross_core_round_trip_and_does_not_count_it_
     assert jobs_asked(after) - jobs_asked(before) <= 1
     with num_threads(1):
         np.testing.assert_allclose(m(x)[0], y, rtol=0, atol=1e-6)  # however it ran, the same result
+
+
+@pytest.mark.parametrize("threads_per_call", [1, 2])
+@pytest.mark.parametrize("how", ["__call__", "forward, keywords"])
+def test_a_call_lets_other_python_threads_run_while_it_computes(how, threads_per_call):
+    # A counter thread can only count while it holds the GIL. With a 2 s switch interval,
+    # the main thread, which has just taken the GIL, keeps it for the whole ~20 ms call
+    # unless the call itself lets go: the count moves during the call only if it does.
+    m = lstm_fast.LSTM(256, 512, seed=0)
+    x = np.random.default_rng(0).standard_normal((64, 8, 256)).astype(np.float32)
+    call = (lambda: m(x)) if how == "__call__" else (lambda: m.forward(input=x, hx=None))
+    count, stop = [0], threading.Event()
+
+    def counter():
+        while not stop.is_set():
+            count[0] += 1
+            if count[0] % 1000 == 0:
+                time.sleep(0)  # hand the GIL back when the main thread wants it
+
+    old_interval, old_threads = sys.getswitchinterval(), lstm_fast.get_num_threads()
+    lstm_fast.set_num_threads(threads_per_call)
+    sys.setswitchinterval(2.0)
+    t = threading.Thread(target=counter, daemon=True)
+    t.start()
+    try:
+        moved = []
+        for _ in range(3):
+            time.sleep(0.001)  # retake the GIL afresh: no forced switch is due for 2 s
+            before = count[0]
+            t0 = time.perf_counter()
+            call()
+            elapsed = time.perf_counter() - t0
+            moved.append(count[0] - before)
+            assert elapsed < 1.0, f"the call took {elapsed:.2f} s: too slow for this test's 2 s window"
+    finally:
+        stop.set()
+        sys.setswitchinterval(old_interval)
+        t.join()
+        lstm_fast.set_num_threads(old_threads)
+    assert all(n > 0 for n in moved), f"the counter thread did not run during the calls: {moved}"

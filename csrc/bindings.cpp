@@ -211,12 +211,12 @@ py::tuple forward(const LstmModel& model, const py::handle& input, const py::han
 // reads the same two attributes the Python version did (self._state, the (weights, kernel
 // model) pair swapped in one assignment, and self.batch_first) and parses the same three
 // arguments, then runs forward() above.
-PyObject* lstm_call(PyObject* self, PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames) {
+PyObject* run_call(const char* fn, PyObject* self, PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames) {
     static constexpr const char* kNames[3] = {"input", "hx", "lengths"};
     try {
         PyObject* arg[3] = {nullptr, Py_None, Py_None};
         if (nargs > 3)
-            throw py::type_error("LSTM.__call__() takes from 1 to 3 arguments (input, hx, lengths) but " +
+            throw py::type_error(std::string(fn) + " takes from 1 to 3 arguments (input, hx, lengths) but " +
                                  std::to_string(nargs) + " were given");
         for (Py_ssize_t i = 0; i < nargs; ++i) arg[i] = args[i];
         const Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
@@ -225,13 +225,13 @@ PyObject* lstm_call(PyObject* self, PyObject* const* args, Py_ssize_t nargs, PyO
             int i = 0;
             while (i < 3 && PyUnicode_CompareWithASCIIString(key, kNames[i]) != 0) ++i;
             if (i == 3)
-                throw py::type_error("LSTM.__call__() got an unexpected keyword argument '" +
+                throw py::type_error(std::string(fn) + " got an unexpected keyword argument '" +
                                      py::str(key).cast<std::string>() + "'");
             if (i < nargs)
-                throw py::type_error(std::string("LSTM.__call__() got multiple values for argument '") + kNames[i] + "'");
+                throw py::type_error(std::string(fn) + " got multiple values for argument '" + kNames[i] + "'");
             arg[i] = args[nargs + k];
         }
-        if (!arg[0]) throw py::type_error("LSTM.__call__() missing required argument 'input'");
+        if (!arg[0]) throw py::type_error(std::string(fn) + " missing required argument 'input'");
         static PyObject* const state_name = PyUnicode_InternFromString("_state");
         static PyObject* const batch_first_name = PyUnicode_InternFromString("batch_first");
         const py::object state = py::reinterpret_steal<py::object>(PyObject_GetAttr(self, state_name));
@@ -250,16 +250,57 @@ PyObject* lstm_call(PyObject* self, PyObject* const* args, Py_ssize_t nargs, PyO
     }
 }
 
-PyMethodDef lstm_call_def = {
-    "__call__", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(&lstm_call)),
-    METH_FASTCALL | METH_KEYWORDS,
-    "__call__($self, input, hx=None, lengths=None)\n--\n\n"
-    "``y, (h_n, c_n) = m(input, hx=None, lengths=None)``, float32 numpy, torch's shapes.\n\n"
-    "input: (T, B, I), or (B, T, I) with ``batch_first``, or (T, I) unbatched; any\n"
-    "array-like of real numbers (converted once; never modified).\n"
-    "hx: ``(h_0, c_0)`` of shapes (L*D, B, R) and (L*D, B, H) ((L*D, R), (L*D, H) unbatched).\n"
-    "lengths: one int per batch element in [0, T]: the result equals torch's\n"
-    "``pack_padded_sequence(enforce_sorted=False)`` -> LSTM -> ``pad_packed_sequence(total_length=T)``."};
+PyTypeObject* g_lstm_type = nullptr;  // the class the two methods below were made for (lstm.py's LSTM)
+PyObject* g_forward = nullptr;        // its forward, a method descriptor (a strong reference)
+
+PyObject* lstm_forward(PyObject* self, PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames) {
+    return run_call("LSTM.forward()", self, args, nargs, kwnames);
+}
+
+// m(...) runs m.forward(...), as torch.nn.Module.__call__ does: a subclass's forward is the
+// one called. On LSTM itself that costs a pointer comparison; a subclass pays one type
+// attribute lookup more. A forward set on an instance is refused by LSTM.__setattr__
+// (lstm.py) instead of looked for here: checking the instance's __dict__ on every call cost
+// ~5 % of a one-step LSTM(1, 1) call (benchmarks/ab_builds.py, Zen 4, 2026-12-04).
+PyObject* lstm_call(PyObject* self, PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames) {
+    static PyObject* const forward_name = PyUnicode_InternFromString("forward");
+    bool overridden = false;
+    if (Py_TYPE(self) != g_lstm_type) {
+        PyObject* f = PyObject_GetAttr(reinterpret_cast<PyObject*>(Py_TYPE(self)), forward_name);
+        if (!f) return nullptr;
+        overridden = f != g_forward;
+        Py_DECREF(f);
+    }
+    if (overridden) {  // self.forward(*args, **kwargs), resolved as Python resolves it
+        const Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
+        std::vector<PyObject*> stack;
+        try {
+            stack.resize(size_t(1 + nargs + nkw));
+        } catch (const std::bad_alloc&) {
+            return PyErr_NoMemory();
+        }
+        stack[0] = self;
+        std::copy(args, args + nargs + nkw, stack.begin() + 1);
+        return PyObject_VectorcallMethod(forward_name, stack.data(), size_t(1 + nargs), kwnames);
+    }
+    return run_call("LSTM.__call__()", self, args, nargs, kwnames);
+}
+
+#define LSTM_CALL_DOC(name)                                                                          \
+    name "($self, input, hx=None, lengths=None)\n--\n\n"                                             \
+    "``y, (h_n, c_n) = m(input, hx=None, lengths=None)``, float32 numpy, torch's shapes.\n\n"       \
+    "input: (T, B, I), or (B, T, I) with ``batch_first``, or (T, I) unbatched; any\n"                \
+    "array-like of real numbers (converted once; never modified).\n"                                 \
+    "hx: ``(h_0, c_0)`` of shapes (L*D, B, R) and (L*D, B, H) ((L*D, R), (L*D, H) unbatched).\n"     \
+    "lengths: one int per batch element in [0, T]: the result equals torch's\n"                      \
+    "``pack_padded_sequence(enforce_sorted=False)`` -> LSTM -> ``pad_packed_sequence(total_length=T)``."
+
+PyMethodDef lstm_forward_def = {"forward", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(&lstm_forward)),
+                                METH_FASTCALL | METH_KEYWORDS, LSTM_CALL_DOC("forward")};
+
+PyMethodDef lstm_call_def = {"__call__", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(&lstm_call)),
+                             METH_FASTCALL | METH_KEYWORDS, LSTM_CALL_DOC("__call__")};
+#undef LSTM_CALL_DOC
 
 std::shared_ptr<LstmModel> make_model(int64_t input_size, int64_t hidden_size, int64_t num_layers, bool bias,
                                       bool bidirectional, int64_t proj_size, const std::vector<py::handle>& weights,
@@ -357,13 +398,22 @@ PYBIND11_MODULE(_core, m) {
         });
 
     m.def(
-        "_call_method",
+        "_call_methods",
         [](py::type cls) {
-            PyObject* d = PyDescr_NewMethod(reinterpret_cast<PyTypeObject*>(cls.ptr()), &lstm_call_def);
-            if (!d) throw py::error_already_set();
-            return py::reinterpret_steal<py::object>(d);
+            if (g_lstm_type) throw std::runtime_error("_call_methods: already made (for lstm.py's LSTM)");
+            auto* type = reinterpret_cast<PyTypeObject*>(cls.ptr());
+            PyObject* call = PyDescr_NewMethod(type, &lstm_call_def);
+            if (!call) throw py::error_already_set();
+            py::object call_obj = py::reinterpret_steal<py::object>(call);
+            PyObject* forward = PyDescr_NewMethod(type, &lstm_forward_def);
+            if (!forward) throw py::error_already_set();
+            Py_INCREF(type);
+            g_lstm_type = type;
+            g_forward = forward;  // kept for the life of the module, as the class is
+            return py::make_tuple(call_obj, py::reinterpret_borrow<py::object>(forward));
         },
-        py::arg("cls"), "private: LSTM.__call__ for the class cls (lstm.py), a C method descriptor");
+        py::arg("cls"),
+        "private: (__call__, forward) for the class cls (lstm.py's LSTM), C method descriptors; once per process");
 
     m.def("cpu_info", [] {
         const auto& info = lstm_fast::cpu_info();

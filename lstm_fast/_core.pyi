@@ -7,7 +7,7 @@ numpy converts to a real (float, int or uint) array; they are converted to float
 """
 
 from collections.abc import Callable, Sequence
-from typing import Literal, TypeAlias, TypedDict
+from typing import Any, Literal, TypeAlias, TypedDict
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -89,9 +89,11 @@ def thread_stats(reset: bool = False) -> _ThreadStats:
     the last measured cache-line round trip between two of the pool's cores (0.0: none yet;
     remeasured at most once a second by calls whose split depends on it; not reset)."""
 
-def _call_method(cls: type) -> Callable[..., tuple[_F32, tuple[_F32, _F32]]]:
-    """Private: the C method lstm.py sets as ``cls.__call__`` and ``cls.forward`` (it reads
-    ``self._state`` and ``self.batch_first``, then runs ``LstmModel.forward``)."""
+def _call_methods(cls: type) -> tuple[Callable[..., Any], Callable[..., tuple[_F32, tuple[_F32, _F32]]]]:
+    """Private: the C methods lstm.py sets as ``cls.__call__`` and ``cls.forward``, once per
+    process. forward reads ``self._state`` and ``self.batch_first``, then runs
+    ``LstmModel.forward``; __call__ does the same unless the instance or a subclass has its
+    own forward, which it then calls (as ``torch.nn.Module.__call__``)."""
 
 def _note_contention() -> None:
     """Private: start the oversubscription backoff as a contended barrier wait does."""

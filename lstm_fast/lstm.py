@@ -207,12 +207,24 @@ class LSTM:
         return m
 
     # --- inference -----------------------------------------------------------------
-    # __call__ and forward, ``y, (h_n, c_n) = m(input, hx=None, lengths=None)``, are a C method
-    # set below the class (_core._call_method): the same as
-    #     def __call__(self, input, hx=None, lengths=None):
+    # forward and __call__, ``y, (h_n, c_n) = m(input, hx=None, lengths=None)``, are C methods
+    # set below the class (_core._call_methods): the same as
+    #     def forward(self, input, hx=None, lengths=None):
     #         return self._state[1].forward(input, hx, lengths, self.batch_first)
-    # without the Python frame: 0.26 us less per call, 1.07 against 1.33 us for a one-step
+    #     def __call__(self, *args, **kwargs):
+    #         return self.forward(*args, **kwargs)  # as torch.nn.Module: an overriding forward runs
+    # without the Python frames: 0.26 us less per call, 1.07 against 1.33 us for a one-step
     # LSTM(1, 1) on a 2.31 GHz Xeon (benchmarks/call_overhead.py).
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # torch.nn.Module.__call__ looks up self.forward on every call, so a forward set on an
+        # instance runs. Here __call__ checks only the class (a subclass's forward runs):
+        # looking in the instance's __dict__ too cost ~5 % of a one-step call. So that
+        # difference is an error, not a silently ignored attribute.
+        if name == "forward":
+            raise AttributeError("lstm_fast.LSTM: forward cannot be set on an instance (m(...) would not "
+                                 "call it); subclass LSTM and override forward instead")
+        object.__setattr__(self, name, value)
 
     def __repr__(self) -> str:
         extra = "".join(
@@ -226,4 +238,4 @@ class LSTM:
         return f"LSTM({self.input_size}, {self.hidden_size}{extra})"
 
 
-LSTM.__call__ = LSTM.forward = _core._call_method(LSTM)
+LSTM.__call__, LSTM.forward = _core._call_methods(LSTM)

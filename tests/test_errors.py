@@ -92,6 +92,42 @@ def test_call_on_a_model_whose_state_was_broken():
         m(x(5, 3, 8))
 
 
+# --- m(...) runs forward, as torch.nn.Module.__call__ does
+class Doubled(lstm_fast.LSTM):
+    def forward(self, input, hx=None, lengths=None):
+        y, (h, c) = super().forward(input, hx, lengths)
+        return 2 * y, (h, c)
+
+
+class Refusing(lstm_fast.LSTM):
+    def forward(self, *args, **kwargs):
+        raise RuntimeError(f"refused {len(args)} {sorted(kwargs)}")
+
+
+class Plain(lstm_fast.LSTM):  # keeps LSTM's forward
+    pass
+
+
+def test_call_runs_a_subclass_forward():
+    data = np.random.default_rng(2).standard_normal((5, 3, 8)).astype(np.float32)
+    lengths = [5, 2, 4]
+    want = lstm_fast.LSTM(8, 6, seed=0)(data, lengths=lengths)[0]
+    m = Doubled(8, 6, seed=0)
+    for y, _ in (m(data, lengths=lengths), m(data, None, lengths), m(input=data, lengths=lengths),
+                 m.forward(data, lengths=lengths)):
+        np.testing.assert_array_equal(y, 2 * want)
+    np.testing.assert_array_equal(Plain(8, 6, seed=0)(data, lengths=lengths)[0], want)
+    with pytest.raises(RuntimeError, match=r"refused 2 \['lengths'\]"):
+        Refusing(8, 6, seed=0)(data, None, lengths=lengths)
+
+
+def test_forward_cannot_be_set_on_an_instance(model):
+    with pytest.raises(AttributeError, match="subclass LSTM and override forward"):
+        model.forward = lambda *args, **kwargs: None
+    model.batch_first = False  # any other attribute is set as before
+    assert model(x(5, 3, 8))[0].shape == (5, 3, 6)
+
+
 # --- states
 def test_h0_wrong_shape(model):
     with pytest.raises(ValueError, match=r"h_0 must have shape \(4, 3, 3\).*got \(4, 3, 6\)"):

@@ -1,11 +1,15 @@
 """A short call's fixed cost from Python: ``LSTM.__call__`` (a C method since 2026-12-03) against
-the Python method it replaced and the kernel model's pybind11 method, same model, same run.
+``m.forward``, the Python method it replaced and the kernel model's pybind11 method, same
+model, same run.
 
     python benchmarks/call_overhead.py                 # 1 thread, ~20 s
     python benchmarks/call_overhead.py --json out.json
 
-The three ways to make the same call (they return the same arrays, checked first):
+The four ways to make the same call (they return the same arrays, checked first):
   C method       m(x, hx): lstm_fast.LSTM as shipped (csrc/bindings.cpp, lstm_call)
+  m.forward      m.forward(x, hx): the same kernel call as a plain method call, which
+                 skips Python's __call__ slot for class instances (it packs the arguments
+                 into a tuple, looks up __call__, then calls it)
   Python method  a subclass whose __call__ is the old Python code,
                  ``return self._state[1].forward(input, hx, lengths, self.batch_first)``
   pybind11       the kernel model's own method, ``core.forward(x, hx, None, False)``
@@ -49,16 +53,19 @@ def ways(i: int, h: int, dtype: str, stateful: bool) -> dict:
     x = np.random.default_rng(0).standard_normal((1, 1, i)).astype(np.float32)
     hx = (np.zeros((1, 1, h), np.float32), np.zeros((1, 1, h), np.float32))
     ref = m(x, hx)
-    for other in (py(x, hx), core.forward(x, hx, None, True)):
+    for other in (m.forward(x, hx), py(x, hx), core.forward(x, hx, None, True)):
         if not all(np.array_equal(a, b) for a, b in zip((ref[0], *ref[1]), (other[0], *other[1]))):
             raise SystemExit("the three ways disagree")
     if not stateful:
-        return {"C method": lambda: m(x), "Python method": lambda: py(x),
+        return {"C method": lambda: m(x), "m.forward": lambda: m.forward(x), "Python method": lambda: py(x),
                 "pybind11 method": lambda: core.forward(x, None, None, True)}
-    carry = {k: hx for k in ("c", "p", "b")}
+    carry = {k: hx for k in ("c", "f", "p", "b")}
 
     def c_method():
         _, carry["c"] = m(x, carry["c"])
+
+    def forward_method():
+        _, carry["f"] = m.forward(x, carry["f"])
 
     def python_method():
         _, carry["p"] = py(x, carry["p"])
@@ -66,7 +73,8 @@ def ways(i: int, h: int, dtype: str, stateful: bool) -> dict:
     def pybind_method():
         _, carry["b"] = core.forward(x, carry["b"], None, True)
 
-    return {"C method": c_method, "Python method": python_method, "pybind11 method": pybind_method}
+    return {"C method": c_method, "m.forward": forward_method, "Python method": python_method,
+            "pybind11 method": pybind_method}
 
 
 def main(argv: list[str] | None = None) -> int:

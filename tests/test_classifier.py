@@ -280,3 +280,13 @@ def test_cli_classify_bad_model_is_a_clear_error(tmp_path, capsys):
     bad.write_bytes(b"not a model")
     assert main(["classify", "--model", str(bad), "hello"]) == 1
     assert f"lstm-fast classify: error: {bad}: header" in capsys.readouterr().err
+
+
+def test_a_deep_copy_or_an_unpickled_classifier_gives_the_same_probabilities(clf):
+    import copy
+    import pickle
+
+    texts = ["a gorgeous, witty and moving film", "a dull, lifeless mess", "电影很好看"]
+    want = clf.predict_proba(texts)
+    for other in (copy.deepcopy(clf), pickle.loads(pickle.dumps(clf))):
+        np.testing.assert_array_equal(other.predict_proba(texts), want)

@@ -2,7 +2,9 @@
 body/tail split, with layers, directions, projection, lengths, states and layouts."""
 
 import collections
+import copy
 import gc
+import pickle
 
 import numpy as np
 import pytest
@@ -89,6 +91,29 @@ def test_batch_first_and_unbatched(rng):
     y, (h, c) = m(single, (h0, c0))
     assert y.shape == (5, 20) and h.shape == (4, 10) and c.shape == (4, 10)
     assert_close((y, (h, c)), ref(single, (h0, c0)))
+
+
+@pytest.mark.parametrize("kw", [{}, {"weights_dtype": "bfloat16"}, {"matmul_dtype": "bfloat16"},
+                                {"weights_dtype": "int8"}])
+def test_deepcopy_and_pickle_give_an_independent_model_with_the_same_bits(kw, rng):
+    m = lstm_fast.LSTM(4, 10, num_layers=2, bidirectional=True, proj_size=3, batch_first=True, seed=1, **kw)
+    x = rng.standard_normal((3, 5, 4)).astype(np.float32)
+    want = m(x)
+    for other in (copy.deepcopy(m), pickle.loads(pickle.dumps(m)), copy.copy(m)):
+        assert repr(other) == repr(m)
+        assert_same_bits(other(x), want)
+    twin = copy.deepcopy(m)
+    twin.load_state_dict(lstm_fast.LSTM(4, 10, num_layers=2, bidirectional=True, proj_size=3, seed=2).state_dict())
+    assert not np.array_equal(twin(x)[0], want[0])
+    assert_same_bits(m(x), want)  # the original keeps its weights
+
+
+def test_a_pickled_state_is_checked_like_a_state_dict():
+    state = lstm_fast.LSTM(4, 10, seed=1).__getstate__()
+    state["_weights"] = dict(state["_weights"], weight_hh_l0=np.full((40, 10), np.nan, np.float32))
+    m = lstm_fast.LSTM.__new__(lstm_fast.LSTM)
+    with pytest.raises(ValueError, match="weight_hh_l0 contains NaN"):
+        m.__setstate__(state)
 
 
 def unaligned_float32(values):

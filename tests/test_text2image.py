@@ -343,3 +343,12 @@ def test_temperature_zero_is_the_prior_mean_path(t2i):
 def test_bad_temperature_raises(t2i, temperature):
     with pytest.raises(ValueError, match="temperature"):
         t2i.generate("the digit 1 is above the digit 2", temperature=temperature)
+
+
+def test_a_deep_copy_or_an_unpickled_generator_draws_the_same_images(t2i):
+    import copy
+    import pickle
+
+    want = t2i.generate("the digit 3 is at the top of the digit 5", num_samples=2, seed=7)
+    for other in (copy.deepcopy(t2i), pickle.loads(pickle.dumps(t2i))):
+        assert np.array_equal(other.generate("the digit 3 is at the top of the digit 5", num_samples=2, seed=7), want)

@@ -84,6 +84,16 @@ def _to_numpy(value: Any, name: str) -> np.ndarray:
     return arr.astype(np.float32)
 
 
+def _weights_of(m: "LSTM") -> dict:
+    # Neither this nor anything else on the call's path reads m.__dict__: on CPython 3.11+ that
+    # turns the instance's inline attribute values into a dict, whose lookups made every call
+    # ~2 % slower (one-step LSTM(1, 1), benchmarks/ab_builds.py, Zen 4).
+    try:
+        return object.__getattribute__(m, "_state")[0]
+    except AttributeError:
+        return {}
+
+
 class LSTM:
     """A multi-layer LSTM with exactly ``torch.nn.LSTM``'s constructor, weight names and call.
 
@@ -157,6 +167,8 @@ class LSTM:
             arr.flags.writeable = False
         # One assignment swaps weights and kernel model together: a concurrent call sees old or new, never a mix.
         self._state = (params, core)
+        for name, arr in params.items():  # torch's weight attributes, m.weight_ih_l0 ... (read-only arrays)
+            object.__setattr__(self, name, arr)
 
     def state_dict(self) -> dict:
         """The weights as float32 numpy arrays under torch's names and shapes (copies)."""
@@ -219,14 +231,16 @@ class LSTM:
     # --- copy.deepcopy and pickle, as for a torch module: the configuration and the float32
     # weights; the kernel model is rebuilt (and the weights checked) by load_state_dict.
     def __getstate__(self) -> dict:
-        state = {k: v for k, v in self.__dict__.items() if k != "_state"}
-        state["_weights"] = self._state[0]
+        weights = self._state[0]
+        state = {k: v for k, v in self.__dict__.items() if k != "_state" and k not in weights}
+        state["_weights"] = weights
         return state
 
     def __setstate__(self, state: dict) -> None:
         state = dict(state)
         weights = state.pop("_weights")
-        self.__dict__.update(state)
+        for name, value in state.items():
+            object.__setattr__(self, name, value)
         self._state = ({}, None)
         self.load_state_dict(weights)
 
@@ -238,7 +252,39 @@ class LSTM:
         if name == "forward":
             raise AttributeError("lstm_fast.LSTM: forward cannot be set on an instance (m(...) would not "
                                  "call it); subclass LSTM and override forward instead")
+        if name.startswith(("weight_", "bias_")) and name in _weights_of(self):  # m.weight_hh_l0 = w, as torch
+            self.load_state_dict({name: value}, strict=False)
+            return
         object.__setattr__(self, name, value)
+
+    # --- torch.nn.Module's mode switches and weight views. lstm_fast runs inference only:
+    # always eval mode (dropout, which acts only in training, is ignored).
+    training = False
+
+    def eval(self) -> "LSTM":
+        """As ``torch.nn.Module.eval``: returns self (lstm_fast is always in eval mode)."""
+        return self
+
+    def train(self, mode: bool = True) -> "LSTM":
+        """As ``torch.nn.Module.train``. Training mode changes torch's LSTM only through
+        dropout between layers, which lstm_fast cannot apply: with ``dropout > 0`` it is an
+        error; otherwise the outputs are the same in both modes and only ``training`` changes."""
+        if mode and self.dropout > 0 and self.num_layers > 1:
+            raise ValueError(f"lstm_fast runs inference only: in training mode torch would apply "
+                             f"dropout={self.dropout} between layers; use eval()")
+        object.__setattr__(self, "training", bool(mode))
+        return self
+
+    def flatten_parameters(self) -> None:
+        """As torch's (a no-op here: the weights are always packed for the kernel)."""
+
+    @property
+    def all_weights(self) -> list:
+        """As torch's: per layer and direction, [weight_ih, weight_hh(, bias_ih, bias_hh)(, weight_hr)]."""
+        groups: dict = {}
+        for name, arr in self._state[0].items():
+            groups.setdefault(name.split("_l", 1)[1], []).append(arr)
+        return list(groups.values())
 
     def __repr__(self) -> str:
         extra = "".join(

@@ -128,6 +128,24 @@ def test_forward_cannot_be_set_on_an_instance(model):
     assert model(x(5, 3, 8))[0].shape == (5, 3, 6)
 
 
+def test_weight_attributes_are_read_only_and_checked_when_set(model):
+    assert not model.weight_ih_l0.flags.writeable
+    with pytest.raises(ValueError, match="assignment destination is read-only"):
+        model.weight_ih_l0[0, 0] = 1.0
+    with pytest.raises(ValueError, match=r"weight_hh_l1_reverse must have shape \(24, 3\); got \(3, 24\)"):
+        model.weight_hh_l1_reverse = np.zeros((3, 24), np.float32)
+    with pytest.raises(ValueError, match="bias_ih_l0 contains NaN"):
+        model.bias_ih_l0 = np.full(24, np.nan, np.float32)
+
+
+def test_training_mode_with_dropout_between_layers_is_refused():
+    m = lstm_fast.LSTM(4, 5, num_layers=2, dropout=0.5)
+    assert m.eval() is m and not m.training
+    with pytest.raises(ValueError, match="inference only.*dropout=0.5"):
+        m.train()
+    assert m.train(False) is m and not m.training
+
+
 # --- states
 def test_h0_wrong_shape(model):
     with pytest.raises(ValueError, match=r"h_0 must have shape \(4, 3, 3\).*got \(4, 3, 6\)"):

@@ -96,6 +96,31 @@ def test_load_state_dict_accepts_tensors_and_round_trips(rng):
     check(m(x), torch_forward(back, x))
 
 
+@pytest.mark.parametrize("bias, proj_size", [(True, 0), (False, 3)])
+def test_weight_attributes_all_weights_and_modes_as_torch(bias, proj_size, rng):
+    ref = torch.nn.LSTM(5, 8, num_layers=2, bidirectional=True, proj_size=proj_size, bias=bias)
+    m = lstm_fast.LSTM.from_torch(ref)
+    for name, value in ref.state_dict().items():
+        np.testing.assert_array_equal(getattr(m, name), getattr(ref, name).detach().numpy())
+    assert [[tuple(p.shape) for p in group] for group in ref.all_weights] == \
+        [[a.shape for a in group] for group in m.all_weights]
+    for ours, theirs in zip(m.all_weights, ref.all_weights):
+        for a, p in zip(ours, theirs):
+            np.testing.assert_array_equal(a, p.detach().numpy())
+    # Assigning a weight attribute changes what forward computes, as in torch.
+    w = rng.standard_normal(tuple(ref.weight_hh_l1.shape)).astype(np.float32) * 0.3
+    with torch.no_grad():
+        ref.weight_hh_l1.copy_(torch.from_numpy(w))
+    m.weight_hh_l1 = w
+    x = rng.standard_normal((6, 2, 5)).astype(np.float32)
+    assert m.eval() is m and ref.eval() is ref
+    assert m.training is ref.training is False
+    check(m(x), torch_forward(ref, x))
+    assert m.train() is m and m.training  # dropout=0: the same outputs in either mode
+    check(m(x), torch_forward(ref.train(), x))
+    m.flatten_parameters()
+
+
 def test_large_model_long_sequence_two_threads(rng):
     ref = torch.nn.LSTM(64, 256, num_layers=2, bidirectional=True)
     m = lstm_fast.LSTM.from_torch(ref)

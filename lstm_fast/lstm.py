@@ -62,6 +62,16 @@ def _dtypes(weights_dtype: str | None, matmul_dtype: str | None) -> tuple[str, s
     return w, mm
 
 
+def _check_torch_placement(device: Any, dtype: Any) -> None:
+    """torch's ``device=`` and ``dtype=`` constructor arguments: the CPU and float32 are what
+    lstm_fast computes in (and what porting code passes); anything else is an error."""
+    if device is not None and str(device).split(":")[0] != "cpu":
+        raise ValueError(f"lstm_fast runs on the CPU: device={device!r} is not supported (use None or 'cpu')")
+    if dtype is not None and str(dtype) not in ("torch.float32", "float32", "<class 'numpy.float32'>"):
+        raise ValueError(f"lstm_fast computes in float32: dtype={dtype!r} is not supported; reduced precision "
+                         "is weights_dtype= / matmul_dtype=")
+
+
 def _size(value: Any, name: str, minimum: int) -> int:
     try:
         value = operator.index(value)
@@ -131,8 +141,9 @@ class LSTM:
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
-                 proj_size: int = 0, *, seed: int | None = None, weights_dtype: str | None = None,
-                 matmul_dtype: str | None = None):
+                 proj_size: int = 0, *, device: Any = None, dtype: Any = None, seed: int | None = None,
+                 weights_dtype: str | None = None, matmul_dtype: str | None = None):
+        _check_torch_placement(device, dtype)
         self.input_size = _size(input_size, "input_size", 1)
         self.hidden_size = _size(hidden_size, "hidden_size", 1)
         self.num_layers = _size(num_layers, "num_layers", 1)

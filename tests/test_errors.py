@@ -138,6 +138,17 @@ def test_weight_attributes_are_read_only_and_checked_when_set(model):
         model.bias_ih_l0 = np.full(24, np.nan, np.float32)
 
 
+@pytest.mark.parametrize("kw, message", [({"device": "cuda"}, "runs on the CPU: device='cuda'"),
+                                         ({"device": "mps:0"}, "runs on the CPU"),
+                                         ({"dtype": np.float64}, "computes in float32"),
+                                         ({"dtype": "bfloat16"}, "reduced precision is weights_dtype")])
+def test_torch_placement_arguments_other_than_cpu_float32_are_refused(kw, message):
+    with pytest.raises(ValueError, match=message):
+        lstm_fast.LSTM(4, 5, **kw)
+    for ok in ({"device": "cpu"}, {"device": "cpu:0"}, {"dtype": np.float32}, {"dtype": np.dtype("float32")}):
+        assert lstm_fast.LSTM(4, 5, seed=0, **ok)(x(2, 1, 4))[0].shape == (2, 1, 5)
+
+
 def test_training_mode_with_dropout_between_layers_is_refused():
     m = lstm_fast.LSTM(4, 5, num_layers=2, dropout=0.5)
     assert m.eval() is m and not m.training

@@ -102,6 +102,10 @@ def test_weight_attributes_all_weights_and_modes_as_torch(bias, proj_size, rng):
     m = lstm_fast.LSTM.from_torch(ref)
     for name, value in ref.state_dict().items():
         np.testing.assert_array_equal(getattr(m, name), getattr(ref, name).detach().numpy())
+    # torch's placement arguments, as porting code passes them
+    lstm_fast.LSTM(5, 8, device=torch.device("cpu"), dtype=torch.float32)
+    with pytest.raises(ValueError, match="computes in float32"):
+        lstm_fast.LSTM(5, 8, dtype=torch.float64)
     assert [[tuple(p.shape) for p in group] for group in ref.all_weights] == \
         [[a.shape for a in group] for group in m.all_weights]
     for ours, theirs in zip(m.all_weights, ref.all_weights):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import operator
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 import numpy as np
 
@@ -285,6 +285,14 @@ class LSTM:
                              f"dropout={self.dropout} between layers; use eval()")
         object.__setattr__(self, "training", bool(mode))
         return self
+
+    def named_parameters(self) -> Iterator[tuple[str, np.ndarray]]:
+        """As torch's, in its order: (name, read-only float32 array) pairs."""
+        return iter(self._state[0].items())
+
+    def parameters(self) -> Iterator[np.ndarray]:
+        """As torch's: the weights, read-only float32 arrays (numpy's ``.size``, not ``.numel()``)."""
+        return iter(self._state[0].values())
 
     def flatten_parameters(self) -> None:
         """As torch's (a no-op here: the weights are always packed for the kernel)."""

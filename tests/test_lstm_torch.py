@@ -102,6 +102,8 @@ def test_weight_attributes_all_weights_and_modes_as_torch(bias, proj_size, rng):
     m = lstm_fast.LSTM.from_torch(ref)
     for name, value in ref.state_dict().items():
         np.testing.assert_array_equal(getattr(m, name), getattr(ref, name).detach().numpy())
+    assert [n for n, _ in m.named_parameters()] == [n for n, _ in ref.named_parameters()]
+    assert sum(a.size for a in m.parameters()) == sum(p.numel() for p in ref.parameters())
     # torch's placement arguments, as porting code passes them
     lstm_fast.LSTM(5, 8, device=torch.device("cpu"), dtype=torch.float32)
     with pytest.raises(ValueError, match="computes in float32"):

@@ -252,3 +252,41 @@ def test_a_call_lets_other_python_threads_run_while_it_computes(how, threads_per
         t.join()
         lstm_fast.set_num_threads(old_threads)
     assert all(n > 0 for n in moved), f"the counter thread did not run during the calls: {moved}"
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork is POSIX-only")
+def test_a_forked_child_runs_multithreaded_calls(tmp_path):
+    # A pre-fork server (gunicorn --preload, multiprocessing's fork) imports and warms the
+    # model in the parent; the pool's worker threads do not survive fork, and the child must
+    # get a new pool rather than wait on the dead one.
+    m = lstm_fast.LSTM(64, 256, seed=0)  # big enough that a 2-thread call splits its steps
+    x = np.random.default_rng(0).standard_normal((8, 1, 64)).astype(np.float32)
+    old = lstm_fast.get_num_threads()
+    lstm_fast.set_num_threads(2)
+    try:
+        lstm_fast.thread_stats(reset=True)
+        want = m(x)[0]  # the parent's pool now has its workers
+        assert lstm_fast.thread_stats()["parallel_jobs"] >= 1, "the call did not use the pool: nothing to test"
+        out = tmp_path / "child.npy"
+        pid = os.fork()
+        if pid == 0:  # the child: never return into pytest
+            code = 1
+            try:
+                np.save(out, m(x)[0])
+                code = 0
+            finally:
+                os._exit(code)
+        deadline = time.monotonic() + 60
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            if time.monotonic() > deadline:
+                os.kill(pid, 9)
+                os.waitpid(pid, 0)
+                pytest.fail("the forked child hung in a 2-thread call")
+            time.sleep(0.01)
+        assert os.waitstatus_to_exitcode(status) == 0
+        np.testing.assert_array_equal(np.load(out), want)
+    finally:
+        lstm_fast.set_num_threads(old)

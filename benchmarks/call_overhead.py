@@ -55,7 +55,7 @@ def ways(i: int, h: int, dtype: str, stateful: bool) -> dict:
     ref = m(x, hx)
     for other in (m.forward(x, hx), py(x, hx), core.forward(x, hx, None, True)):
         if not all(np.array_equal(a, b) for a, b in zip((ref[0], *ref[1]), (other[0], *other[1]))):
-            raise SystemExit("the three ways disagree")
+            raise SystemExit("the four ways disagree")
     if not stateful:
         return {"C method": lambda: m(x), "m.forward": lambda: m.forward(x), "Python method": lambda: py(x),
                 "pybind11 method": lambda: core.forward(x, None, None, True)}

@@ -204,8 +204,8 @@ py::tuple forward(const LstmModel& model, const py::handle& input, const py::han
     return py::make_tuple(y, py::make_tuple(hn, cn));
 }
 
-// LSTM.__call__ (and LSTM.forward) as a C method of the Python class. The Python-level
-// __call__ it replaces (a frame, a bound method, then pybind11's dispatch) took 0.26 us more
+// The body of LSTM.forward and LSTM.__call__, C methods of the Python class (below). The Python-level
+// __call__ they replace (a frame, a bound method, then pybind11's dispatch) took 0.26 us more
 // per call: 1.33 against 1.07 us for a one-step LSTM(1, 1) on a 2.31 GHz Xeon, interleaved
 // (benchmarks/call_overhead.py, docs/call_overhead_spr_slow.json). This function
 // reads the same two attributes the Python version did (self._state, the (weights, kernel

@@ -92,8 +92,8 @@ def thread_stats(reset: bool = False) -> _ThreadStats:
 def _call_methods(cls: type) -> tuple[Callable[..., Any], Callable[..., tuple[_F32, tuple[_F32, _F32]]]]:
     """Private: the C methods lstm.py sets as ``cls.__call__`` and ``cls.forward``, once per
     process. forward reads ``self._state`` and ``self.batch_first``, then runs
-    ``LstmModel.forward``; __call__ does the same unless the instance or a subclass has its
-    own forward, which it then calls (as ``torch.nn.Module.__call__``)."""
+    ``LstmModel.forward``; __call__ does the same unless a subclass has its own forward, which
+    it then calls (as ``torch.nn.Module.__call__``; LSTM.__setattr__ refuses an instance's)."""
 
 def _note_contention() -> None:
     """Private: start the oversubscription backoff as a contended barrier wait does."""

@@ -104,10 +104,6 @@ def test_weight_attributes_all_weights_and_modes_as_torch(bias, proj_size, rng):
         np.testing.assert_array_equal(getattr(m, name), getattr(ref, name).detach().numpy())
     assert [n for n, _ in m.named_parameters()] == [n for n, _ in ref.named_parameters()]
     assert sum(a.size for a in m.parameters()) == sum(p.numel() for p in ref.parameters())
-    # torch's placement arguments, as porting code passes them
-    lstm_fast.LSTM(5, 8, device=torch.device("cpu"), dtype=torch.float32)
-    with pytest.raises(ValueError, match="computes in float32"):
-        lstm_fast.LSTM(5, 8, dtype=torch.float64)
     assert [[tuple(p.shape) for p in group] for group in ref.all_weights] == \
         [[a.shape for a in group] for group in m.all_weights]
     for ours, theirs in zip(m.all_weights, ref.all_weights):
@@ -125,6 +121,14 @@ def test_weight_attributes_all_weights_and_modes_as_torch(bias, proj_size, rng):
     assert m.train() is m and m.training  # dropout=0: the same outputs in either mode
     check(m(x), torch_forward(ref.train(), x))
     m.flatten_parameters()
+
+
+def test_torch_placement_arguments_as_porting_code_passes_them():
+    assert lstm_fast.LSTM(5, 8, device=torch.device("cpu"), dtype=torch.float32).input_size == 5
+    with pytest.raises(ValueError, match="computes in float32"):
+        lstm_fast.LSTM(5, 8, dtype=torch.float64)
+    with pytest.raises(ValueError, match="runs on the CPU"):
+        lstm_fast.LSTM(5, 8, device=torch.device("meta"))
 
 
 def test_large_model_long_sequence_two_threads(rng):

@@ -231,26 +231,25 @@ def test_a_call_lets_other_python_threads_run_while_it_computes(how, threads_per
             if count[0] % 1000 == 0:
                 time.sleep(0)  # hand the GIL back when the main thread wants it
 
-    old_interval, old_threads = sys.getswitchinterval(), lstm_fast.get_num_threads()
-    lstm_fast.set_num_threads(threads_per_call)
+    old_interval = sys.getswitchinterval()
     sys.setswitchinterval(2.0)
     t = threading.Thread(target=counter, daemon=True)
     t.start()
     try:
         moved = []
-        for _ in range(3):
-            time.sleep(0.001)  # retake the GIL afresh: no forced switch is due for 2 s
-            before = count[0]
-            t0 = time.perf_counter()
-            call()
-            elapsed = time.perf_counter() - t0
-            moved.append(count[0] - before)
-            assert elapsed < 1.0, f"the call took {elapsed:.2f} s: too slow for this test's 2 s window"
+        with num_threads(threads_per_call):
+            for _ in range(3):
+                time.sleep(0.001)  # retake the GIL afresh: no forced switch is due for 2 s
+                before = count[0]
+                t0 = time.perf_counter()
+                call()
+                elapsed = time.perf_counter() - t0
+                moved.append(count[0] - before)
+                assert elapsed < 1.0, f"the call took {elapsed:.2f} s: too slow for this test's 2 s window"
     finally:
         stop.set()
         sys.setswitchinterval(old_interval)
         t.join()
-        lstm_fast.set_num_threads(old_threads)
     assert all(n > 0 for n in moved), f"the counter thread did not run during the calls: {moved}"
 
 
@@ -261,9 +260,7 @@ def test_a_forked_child_runs_multithreaded_calls(tmp_path):
     # get a new pool rather than wait on the dead one.
     m = lstm_fast.LSTM(64, 256, seed=0)  # big enough that a 2-thread call splits its steps
     x = np.random.default_rng(0).standard_normal((8, 1, 64)).astype(np.float32)
-    old = lstm_fast.get_num_threads()
-    lstm_fast.set_num_threads(2)
-    try:
+    with num_threads(2):
         lstm_fast.thread_stats(reset=True)
         want = m(x)[0]  # the parent's pool now has its workers
         assert lstm_fast.thread_stats()["parallel_jobs"] >= 1, "the call did not use the pool: nothing to test"
@@ -288,5 +285,3 @@ def test_a_forked_child_runs_multithreaded_calls(tmp_path):
             time.sleep(0.01)
         assert os.waitstatus_to_exitcode(status) == 0
         np.testing.assert_array_equal(np.load(out), want)
-    finally:
-        lstm_fast.set_num_threads(old)
